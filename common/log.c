@@ -13,6 +13,8 @@
  * errors the caller decides about.
  */
 
+#include "config.h"
+
 #include <sys/types.h>
 
 #include <errno.h>

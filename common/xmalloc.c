@@ -7,6 +7,8 @@
  * for a long one.
  */
 
+#include "config.h"
+
 #include <sys/types.h>
 
 #include <errno.h>

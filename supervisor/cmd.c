@@ -9,13 +9,14 @@
  * the same way.
  */
 
+#include "config.h"
+
 #include <sys/types.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "supervisor.h"
 
 struct cmd_entry {

@@ -3,6 +3,8 @@
  * (STYLE.md A3): everything it calls is linkable into tests.
  */
 
+#include "config.h"
+
 #include <sys/types.h>
 
 #include <getopt.h>
@@ -10,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "supervisor.h"
 
 int
