@@ -27,10 +27,10 @@
 
 #include "common.h"
 
-static char	 log_procname[128] = "mssql-capture";
-static int	 log_level = LOG_LEVEL_INFO;
-static int	 log_syslog;
-static FILE	*log_stream;
+static char log_procname[128] = "mssql-capture";
+static int log_level = LOG_LEVEL_INFO;
+static int log_syslog;
+static FILE *log_stream;
 
 static const char *log_level_names[] = { "fatal", "warning", "info", "debug" };
 
@@ -77,10 +77,10 @@ log_setstream(FILE *fp)
 int
 log_parse_level(const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]);
-	    i++) {
+	     i++) {
 		if (strcmp(name, log_level_names[i]) == 0)
 			return ((int)i);
 	}
@@ -94,10 +94,10 @@ void
 vlog(int level, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_CRIT, LOG_WARNING, LOG_INFO,
-	    LOG_DEBUG };
-	char		 msg[8192];
-	int		 saved_errno = errno;
-	FILE		*fp = log_stream != NULL ? log_stream : stderr;
+		LOG_DEBUG };
+	char msg[8192];
+	int saved_errno = errno;
+	FILE *fp = log_stream != NULL ? log_stream : stderr;
 
 	if (level > log_level)
 		return;
@@ -115,7 +115,7 @@ vlog(int level, const char *fmt, va_list ap)
 void
 log_at(int level, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vlog(level, fmt, ap);
@@ -126,9 +126,9 @@ log_at(int level, const char *fmt, ...)
 void
 log_warn(const char *fmt, ...)
 {
-	char	 buf[4096];
-	va_list	 ap;
-	int	 saved_errno = errno;
+	char buf[4096];
+	va_list ap;
+	int saved_errno = errno;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -141,7 +141,7 @@ log_warn(const char *fmt, ...)
 void
 log_warnx(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_WARN, fmt, ap);
@@ -152,7 +152,7 @@ log_warnx(const char *fmt, ...)
 void
 log_info(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_INFO, fmt, ap);
@@ -163,7 +163,7 @@ log_info(const char *fmt, ...)
 void
 log_debug(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_DEBUG, fmt, ap);
@@ -174,9 +174,9 @@ log_debug(const char *fmt, ...)
 void
 fatal(const char *fmt, ...)
 {
-	char	 buf[4096];
-	va_list	 ap;
-	int	 saved_errno = errno;
+	char buf[4096];
+	va_list ap;
+	int saved_errno = errno;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -193,8 +193,8 @@ fatal(const char *fmt, ...)
 void
 fatalx(const char *fmt, ...)
 {
-	char	 buf[4096];
-	va_list	 ap;
+	char buf[4096];
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);

@@ -24,13 +24,13 @@
 void *
 xmalloc(size_t size)
 {
-	void	*ptr;
+	void *ptr;
 
 	if (size == 0)
 		fatalx("xmalloc: zero size");
 	if ((ptr = malloc(size)) == NULL)
-		fatalx("xmalloc: allocating %zu bytes: %s", size,
-		    strerror(errno));
+		fatalx(
+		    "xmalloc: allocating %zu bytes: %s", size, strerror(errno));
 	return (ptr);
 }
 
@@ -38,7 +38,7 @@ xmalloc(size_t size)
 void *
 xcalloc(size_t nmemb, size_t size)
 {
-	void	*ptr;
+	void *ptr;
 
 	if (size == 0 || nmemb == 0)
 		fatalx("xcalloc: zero size");
@@ -59,7 +59,7 @@ xrealloc(void *ptr, size_t size)
 void *
 xreallocarray(void *ptr, size_t nmemb, size_t size)
 {
-	void	*new_ptr;
+	void *new_ptr;
 
 	if (nmemb == 0 || size == 0)
 		fatalx("xreallocarray: zero size");
@@ -75,7 +75,7 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 char *
 xstrdup(const char *str)
 {
-	char	*cp;
+	char *cp;
 
 	if ((cp = strdup(str)) == NULL)
 		fatalx("xstrdup: %s", strerror(errno));
@@ -86,7 +86,7 @@ xstrdup(const char *str)
 char *
 xstrndup(const char *str, size_t maxlen)
 {
-	char	*cp;
+	char *cp;
 
 	if ((cp = strndup(str, maxlen)) == NULL)
 		fatalx("xstrndup: %s", strerror(errno));
@@ -97,8 +97,8 @@ xstrndup(const char *str, size_t maxlen)
 int
 xasprintf(char **ret, const char *fmt, ...)
 {
-	va_list	ap;
-	int	i;
+	va_list ap;
+	int i;
 
 	va_start(ap, fmt);
 	i = xvasprintf(ret, fmt, ap);
@@ -110,7 +110,7 @@ xasprintf(char **ret, const char *fmt, ...)
 int
 xvasprintf(char **ret, const char *fmt, va_list ap)
 {
-	int	i;
+	int i;
 
 	i = vasprintf(ret, fmt, ap);
 	if (i < 0 || *ret == NULL)

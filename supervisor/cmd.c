@@ -20,26 +20,27 @@
 #include "supervisor.h"
 
 struct cmd_entry {
-	const char	*name;
-	int		(*fn)(struct cmd_opts *);
-	const char	*usage;
+	const char *name;
+	int (*fn)(struct cmd_opts *);
+	const char *usage;
 };
 
 static const struct cmd_entry cmd_table[] = {
-	{ "config-test",	cmd_config_test,
-	    "config-test -c FILE   validate FILE and print the effective settings" },
+	{ "config-test", cmd_config_test,
+	    "config-test -c FILE   validate FILE and print the effective "
+	    "settings" },
 };
 
 /* Print the usage message. */
 void
 cmd_usage(FILE *fp)
 {
-	size_t	i;
+	size_t i;
 
 	fprintf(fp, "usage: %s -c FILE -n\n", PACKAGE_NAME);
 	fprintf(fp, "       %s [-v] [-c FILE] COMMAND [ARGS]\n", PACKAGE_NAME);
-	fprintf(fp, "       %s --help | --version\n\ncommands:\n",
-	    PACKAGE_NAME);
+	fprintf(
+	    fp, "       %s --help | --version\n\ncommands:\n", PACKAGE_NAME);
 	for (i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)
 		fprintf(fp, "  %s\n", cmd_table[i].usage);
 	fprintf(fp, "\nSee mssql-capture(8) and mssql-capture.conf(5).\n");
@@ -49,7 +50,7 @@ cmd_usage(FILE *fp)
 int
 cmd_dispatch(const char *command, struct cmd_opts *opts)
 {
-	size_t	i;
+	size_t i;
 
 	log_init("mssql-capture", LOG_LEVEL_INFO + opts->verbose, 0);
 	if (command == NULL) {
@@ -71,9 +72,9 @@ cmd_dispatch(const char *command, struct cmd_opts *opts)
 int
 cmd_config_test(struct cmd_opts *opts)
 {
-	struct config		*cfg;
-	struct config_errors	 errs;
-	size_t			 i;
+	struct config *cfg;
+	struct config_errors errs;
+	size_t i;
 
 	if (opts->config_path == NULL) {
 		fprintf(stderr, "%s: no configuration file: use -c FILE\n",
@@ -84,9 +85,11 @@ cmd_config_test(struct cmd_opts *opts)
 	if (cfg == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
-		fprintf(stderr, "%s: configuration file %s test failed "
-		    "(%zu problem%s)\n", PACKAGE_NAME, opts->config_path,
-		    errs.n, errs.n == 1 ? "" : "s");
+		fprintf(stderr,
+		    "%s: configuration file %s test failed "
+		    "(%zu problem%s)\n",
+		    PACKAGE_NAME, opts->config_path, errs.n,
+		    errs.n == 1 ? "" : "s");
 		config_errors_free(&errs);
 		return (2);
 	}

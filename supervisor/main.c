@@ -17,19 +17,17 @@
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config",	required_argument,	NULL, 'c' },
-		{ "test",	no_argument,		NULL, 'n' },
-		{ "verbose",	no_argument,		NULL, 'v' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ "version",	no_argument,		NULL, 'V' },
-		{ "once",	no_argument,		NULL, 'o' },
-		{ "json",	no_argument,		NULL, 'j' },
-		{ NULL,		0,			NULL, 0 }
-	};
-	struct cmd_opts	 opts;
-	const char	*command = NULL;
-	int		 ch;
+	static const struct option longopts[] = { { "config", required_argument,
+						      NULL, 'c' },
+		{ "test", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	struct cmd_opts opts;
+	const char *command = NULL;
+	int ch;
 
 	memset(&opts, 0, sizeof(opts));
 	while ((ch = getopt_long(argc, argv, "c:nvhV", longopts, NULL)) != -1) {

@@ -10,18 +10,18 @@
 
 /* Options parsed once by main() and handed to the command. */
 struct cmd_opts {
-	const char	*config_path;
-	int		 test_only;	/* -n */
-	int		 verbose;	/* -v, repeatable */
-	int		 once;		/* run --once */
-	int		 json;		/* --json */
-	int		 argc;		/* operands after the command */
-	char	       **argv;
+	const char *config_path;
+	int test_only; /* -n */
+	int verbose; /* -v, repeatable */
+	int once; /* run --once */
+	int json; /* --json */
+	int argc; /* operands after the command */
+	char **argv;
 };
 
 /* cmd.c */
-int	cmd_dispatch(const char *, struct cmd_opts *);
-int	cmd_config_test(struct cmd_opts *);
-void	cmd_usage(FILE *);
+int cmd_dispatch(const char *, struct cmd_opts *);
+int cmd_config_test(struct cmd_opts *);
+void cmd_usage(FILE *);
 
 #endif /* SUPERVISOR_H */
