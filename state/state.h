@@ -1,0 +1,65 @@
+/*
+ * state.h: the supervisor's durable state (state.c).  One section per
+ * file (STYLE.md A2).
+ */
+
+#ifndef STATE_H
+#define STATE_H
+
+#include "common.h"
+
+/* Version of the state file's schema (PRAGMA user_version). */
+#define STATE_SCHEMA_VERSION 1
+
+/* state_open() flags. */
+#define STATE_READONLY 0x1 /* another process: status, verify */
+
+/* How long a statement waits for a lock before failing. */
+#define STATE_BUSY_TIMEOUT_MS 5000
+
+/* One bound table as the state file keeps it. */
+struct state_table {
+	char *binding; /* "schema.table" */
+	uint32_t table_id; /* assigned by state_table_put() */
+	enum frame_mode mode;
+	enum frame_phase phase;
+	uint8_t *cursor; /* worker's resumable cursor */
+	size_t cursorlen;
+	uint8_t *backfill_key; /* frame_values_pack(), or NULL */
+	size_t backfill_keylen;
+	uint64_t rows_backfilled;
+	uint32_t restarts;
+	char *last_error; /* or NULL */
+	char *failed_reason; /* or NULL */
+	char *updated_at; /* RFC 3339 UTC, set on every put */
+};
+
+/* Where the output stands: the last emitted seq and the file offset. */
+struct state_output {
+	uint64_t seq;
+	uint64_t offset;
+};
+
+struct state;
+
+/* state.c */
+struct state *state_open(const char *, int, char **);
+void state_close(struct state *);
+int state_readonly(const struct state *);
+int state_begin(struct state *, char **);
+int state_commit(struct state *, char **);
+void state_rollback(struct state *);
+int state_table_get(
+    struct state *, const char *, struct state_table **, char **);
+int state_table_list(struct state *, struct state_table ***, size_t *, char **);
+int state_table_put(struct state *, struct state_table *, char **);
+int state_table_remove(struct state *, const char *, char **);
+struct state_table *state_table_create(const char *, enum frame_mode);
+void state_table_free(struct state_table *);
+void state_tables_free(struct state_table **, size_t);
+int state_output_get(struct state *, struct state_output *, char **);
+int state_output_set(struct state *, const struct state_output *, char **);
+int state_phase_parse(const char *, enum frame_phase *);
+int state_mode_parse(const char *, enum frame_mode *);
+
+#endif /* STATE_H */
