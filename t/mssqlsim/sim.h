@@ -337,6 +337,7 @@ int	 engine_login(struct sim_server *, const char *user,
 	    const char *password, const char *database, const char *appname,
 	    struct sim_session **, struct sim_error *);
 void	 engine_session_free(struct sim_session *);
+int	 engine_session_reset(struct sim_session *, const struct sim_sink *);
 int	 engine_session_spid(struct sim_session *);
 const char *engine_session_database(struct sim_session *);
 int	 engine_exec_batch(struct sim_session *, const char *,
