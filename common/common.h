@@ -370,4 +370,29 @@ void		 json_write_event(struct json_buf *,
 		     const struct frame_schema *, const struct frame_event *,
 		     uint64_t, const char *);
 
+/* proc.c */
+struct event_base;
+struct proc_peer;
+
+/*
+ * Called with each frame received (owned by the peer: copy what you
+ * keep), then once with NULL at end of stream or on error.
+ */
+typedef void	(*proc_dispatch_cb)(const struct frame *, void *);
+
+struct proc_peer *proc_add_peer(struct event_base *, int, proc_dispatch_cb,
+		     void *);
+void		 proc_remove_peer(struct proc_peer *);
+void		 proc_set_name(struct proc_peer *, const char *);
+const char	*proc_get_name(const struct proc_peer *);
+int		 proc_send(struct proc_peer *, uint32_t, uint32_t, uint32_t,
+		     const void *, size_t);
+int		 proc_send_frame(struct proc_peer *, uint8_t *, size_t);
+size_t		 proc_queued(const struct proc_peer *);
+void		 proc_pause_reading(struct proc_peer *);
+void		 proc_resume_reading(struct proc_peer *);
+int		 proc_paused(const struct proc_peer *);
+int		 proc_drain(struct proc_peer *);
+int		 proc_flush(struct proc_peer *, int);
+
 #endif /* COMMON_H */

@@ -29,6 +29,9 @@ static const struct cmd_entry cmd_table[] = {
 	{ "config-test", cmd_config_test,
 	    "config-test -c FILE   validate FILE and print the effective "
 	    "settings" },
+	{ "verify", cmd_verify,
+	    "verify -c FILE [TABLE...]   compare the source tables with the "
+	    "replica (exit 0 equal, 1 drift, 2 error)" },
 };
 
 /* Print the usage message. */

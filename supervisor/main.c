@@ -1,18 +1,29 @@
 /*
  * main() only parses the command line and hands over to cmd.c
  * (STYLE.md A3): everything it calls is linkable into tests.
+ *
+ * "-P worker -I <binding id>" are internal options: the supervisor
+ * starts each worker as a fork+exec of this binary with them
+ * (supervisor/child.c, STYLE.md D1; httpd's -P/-I), and such a run goes
+ * straight to worker_main().
  */
 
 #include "config.h"
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "supervisor.h"
+#include "worker.h"
+
+static int main_parse_id(const char *, uint32_t *);
+static int main_worker(struct cmd_opts *, int);
 
 int
 main(int argc, char **argv)
@@ -27,11 +38,20 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	struct cmd_opts opts;
 	const char *command = NULL;
-	int ch;
+	int ch, have_id = 0;
 
 	memset(&opts, 0, sizeof(opts));
-	while ((ch = getopt_long(argc, argv, "c:nvhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nvhVP:I:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'P':
+			opts.proc_name = optarg;
+			break;
+		case 'I':
+			if (main_parse_id(optarg, &opts.binding_id) != 0)
+				return (2);
+			have_id = 1;
+			break;
 		case 'c':
 			opts.config_path = optarg;
 			break;
@@ -58,9 +78,45 @@ main(int argc, char **argv)
 			return (2);
 		}
 	}
+	if (opts.proc_name != NULL)
+		return (main_worker(&opts, have_id));
 	if (optind < argc)
 		command = argv[optind++];
 	opts.argc = argc - optind;
 	opts.argv = argv + optind;
 	return (cmd_dispatch(command, &opts));
+}
+
+/* Parse -I: a binding id, decimal. */
+static int
+main_parse_id(const char *s, uint32_t *idp)
+{
+	unsigned long id;
+	char *end;
+
+	errno = 0;
+	id = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    id > UINT32_MAX) {
+		fprintf(
+		    stderr, "%s: -I %s: not a binding id\n", PACKAGE_NAME, s);
+		return (-1);
+	}
+	*idp = id;
+	return (0);
+}
+
+/* "-P worker -I id": this process is a worker (supervisor/child.c). */
+static int
+main_worker(struct cmd_opts *opts, int have_id)
+{
+	if (strcmp(opts->proc_name, "worker") != 0 || !have_id) {
+		fprintf(stderr,
+		    "%s: -P worker -I ID is internal: the supervisor "
+		    "starts workers with it\n",
+		    PACKAGE_NAME);
+		return (2);
+	}
+	log_init("worker", LOG_LEVEL_INFO + opts->verbose, 0);
+	return (worker_main(opts));
 }
