@@ -62,4 +62,60 @@ int state_output_set(struct state *, const struct state_output *, char **);
 int state_phase_parse(const char *, enum frame_phase *);
 int state_mode_parse(const char *, enum frame_mode *);
 
+/* replica.c */
+/* Version of the replica file's schema (PRAGMA user_version). */
+#define REPLICA_SCHEMA_VERSION 1
+
+/* replica_open() flags. */
+#define REPLICA_READONLY 0x1 /* another process: verify */
+
+/* Bounds of one apply transaction (replica_batch_full()). */
+#define REPLICA_BATCH_EVENTS 20000
+#define REPLICA_BATCH_MS 250
+
+/* Suffix of a dropped column's replica name, and of journal tables. */
+#define REPLICA_DROPPED_SUFFIX "__deleted"
+#define REPLICA_JOURNAL_SUFFIX "_journal"
+
+/* A replica column as the mapping records it (source order). */
+struct replica_column {
+	char *name; /* source column name */
+	char *rname; /* column name in the replica table */
+	char *type_name;
+	uint32_t type_id;
+	uint32_t precision;
+	uint32_t scale;
+	int32_t max_length;
+	uint32_t key_ordinal; /* 0: not in the key */
+	int dropped; /* renamed <name>__deleted */
+};
+
+struct replica;
+struct replica_table;
+struct sqlite3;
+
+struct replica *replica_open(const char *, int, char **);
+void replica_close(struct replica *);
+struct sqlite3 *replica_sqlite(struct replica *);
+int replica_begin(struct replica *, char **);
+int replica_commit(struct replica *, char **);
+void replica_rollback(struct replica *);
+int replica_batch_full(const struct replica *);
+struct replica_table *replica_apply_schema(
+    struct replica *, const struct frame_schema *, char **);
+int replica_apply_event(struct replica_table *, const struct frame_schema *,
+    const struct frame_event *, const char *, char **);
+int replica_position(const struct replica_table *, const uint8_t **, size_t *);
+int replica_table_lookup(struct replica *, const char *, const char *,
+    const char *, struct replica_table **, char **);
+int replica_table_list(
+    struct replica *, const char *, char ***, size_t *, char **);
+const char *replica_table_name(const struct replica_table *);
+const char *replica_table_journal(const struct replica_table *);
+const struct replica_column *replica_table_columns(
+    const struct replica_table *, size_t *);
+char *replica_name_encode(const char *, const char *, const char *);
+int replica_name_decode(const char *, char **, char **, char **);
+char *replica_quote(const char *);
+
 #endif /* STATE_H */

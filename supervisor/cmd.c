@@ -30,8 +30,7 @@ static const struct cmd_entry cmd_table[] = {
 	    "config-test -c FILE   validate FILE and print the effective "
 	    "settings" },
 	{ "verify", cmd_verify,
-	    "verify -c FILE [TABLE...]   compare the source tables with the "
-	    "replica (exit 0 equal, 1 drift, 2 error)" },
+	    "verify -c FILE [TABLE...]   compare source tables and replica" },
 };
 
 /* Print the usage message. */

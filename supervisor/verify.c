@@ -6,11 +6,13 @@
  * _deleted = 0), then a walk of the source in primary-key order in
  * chunks of VERIFY_CHUNK_ROWS rows (typed keyset queries through
  * sp_executesql, so the server seeks its index).  Rows are compared by
- * a canonical encoding: every value rendered as the JSON output renders
- * it (the frame value rendering), length-prefixed, so NULL and ''
- * differ and so do 1 and '1'.  Replica values are turned back into
- * frame values by the source column type (bit 0/1 -> bool, real ->
- * float32) before they are rendered.
+ * a canonical encoding of their frame values (proto.h): per value its
+ * type, then its bytes, length-prefixed, so NULL and '' differ and so
+ * do 1 and '1' (verify_enc_row(); binary rather than the JSON
+ * rendering, which costs a shortest-float search per double).  Replica
+ * values are turned back into frame values by the source column type
+ * (bit 0/1 -> bool, real -> float32) first.  Keys are also kept in
+ * their JSON rendering, which is what the report prints.
  *
  * Key order.  SQL Server and SQLite order strings (collations), GUIDs,
  * decimals and dates differently, so the ranges always come from the
@@ -110,7 +112,8 @@ static void verify_table_free(struct verify_table *);
 static void verify_sql_build(struct verify_table *);
 static void verify_quote_ms(struct json_buf *, const char *);
 static int verify_is_int_type(uint32_t);
-static void verify_enc_value(
+static void verify_enc_row(struct json_buf *, const struct frame_value *);
+static void verify_enc_key(
     struct json_buf *, struct json_buf *, const struct frame_value *);
 static void verify_rep_value(
     const struct replica_column *, sqlite3_stmt *, int, struct frame_value *);
@@ -122,6 +125,7 @@ static int verify_db_scalar(
 static void verify_key_params(
     struct verify_table *, struct db_param *, const struct frame_value *);
 static int verify_fetch(struct verify_table *, const struct verify_row *);
+static void verify_row_free(struct verify_row *);
 static void verify_rows_free(struct verify_table *);
 static void verify_row_keep(struct verify_table *, const struct frame_value *);
 static void verify_report(
@@ -166,9 +170,57 @@ verify_is_int_type(uint32_t type_id)
 	    type_id == 48 || type_id == 52 || type_id == 56 || type_id == 127);
 }
 
-/* Append a value's canonical encoding: 4-byte length, rendering. */
+/*
+ * Append a value's canonical encoding: a type byte, a 4-byte length,
+ * the bytes (integers big-endian 64-bit, floating point as its IEEE
+ * bits, strings and binary as they are).  NULL is its type byte alone.
+ */
 static void
-verify_enc_value(
+verify_enc_row(struct json_buf *out, const struct frame_value *v)
+{
+	uint8_t hdr[5], num[8];
+	const uint8_t *p = num;
+	uint64_t u = 0;
+	uint32_t f;
+	size_t n = 8, i;
+
+	switch (v->type) {
+	case FRAME_VALUE_INT:
+		u = (uint64_t)v->v.i;
+		break;
+	case FRAME_VALUE_BOOL:
+		u = v->v.b != 0;
+		break;
+	case FRAME_VALUE_REAL:
+		memcpy(&f, &v->v.real, 4);
+		u = f;
+		break;
+	case FRAME_VALUE_FLOAT:
+		memcpy(&u, &v->v.flt, 8);
+		break;
+	case FRAME_VALUE_STR:
+	case FRAME_VALUE_BIN:
+		p = v->v.s.ptr;
+		n = v->v.s.len;
+		break;
+	default:
+		n = 0;
+		break;
+	}
+	for (i = 0; i < 8; i++)
+		num[i] = (uint8_t)(u >> (56 - 8 * i));
+	hdr[0] = (uint8_t)v->type;
+	hdr[1] = n >> 24;
+	hdr[2] = n >> 16;
+	hdr[3] = n >> 8;
+	hdr[4] = n;
+	json_add(out, hdr, v->type == FRAME_VALUE_NULL ? 1 : 5);
+	json_add(out, p, n);
+}
+
+/* Append a key value's display encoding: 4-byte length, JSON text. */
+static void
+verify_enc_key(
     struct json_buf *out, struct json_buf *scratch, const struct frame_value *v)
 {
 	uint8_t len[4];
@@ -233,7 +285,7 @@ verify_rep_encode(struct verify_table *vt, sqlite3_stmt *stmt)
 	json_buf_reset(&vt->vf->enc);
 	for (i = 0; i < vt->ncols; i++) {
 		verify_rep_value(&vt->cols[i], stmt, (int)i, &v);
-		verify_enc_value(&vt->vf->enc, &vt->vf->val, &v);
+		verify_enc_row(&vt->vf->enc, &v);
 	}
 }
 
@@ -248,7 +300,7 @@ verify_rep_keyenc(struct verify_table *vt, sqlite3_stmt *stmt, int col0)
 	for (k = 0; k < vt->nkeys; k++) {
 		verify_rep_value(&vt->cols[vt->keys[k]], stmt,
 		    col0 < 0 ? (int)vt->keys[k] : col0 + (int)k, &v);
-		verify_enc_value(&vt->vf->enc, &vt->vf->val, &v);
+		verify_enc_key(&vt->vf->enc, &vt->vf->val, &v);
 	}
 }
 
@@ -429,18 +481,25 @@ verify_key_params(
 	}
 }
 
+/* Free what a kept row holds. */
+static void
+verify_row_free(struct verify_row *row)
+{
+	free(row->enc);
+	free(row->keyenc);
+	free(row->key);
+	free(row->keydata);
+	memset(row, 0, sizeof(*row));
+}
+
 /* Free the rows of the current chunk. */
 static void
 verify_rows_free(struct verify_table *vt)
 {
 	size_t i;
 
-	for (i = 0; i < vt->nrows; i++) {
-		free(vt->rows[i].enc);
-		free(vt->rows[i].keyenc);
-		free(vt->rows[i].key);
-		free(vt->rows[i].keydata);
-	}
+	for (i = 0; i < vt->nrows; i++)
+		verify_row_free(&vt->rows[i]);
 	vt->nrows = 0;
 }
 
@@ -477,7 +536,7 @@ verify_row_keep(struct verify_table *vt, const struct frame_value *vals)
 	}
 	json_buf_reset(&vt->vf->enc);
 	for (k = 0; k < vt->nkeys; k++)
-		verify_enc_value(&vt->vf->enc, &vt->vf->val, &row->key[k]);
+		verify_enc_key(&vt->vf->enc, &vt->vf->val, &row->key[k]);
 	row->keyenc = xmalloc(vt->vf->enc.len + 1);
 	memcpy(row->keyenc, vt->vf->enc.data, vt->vf->enc.len);
 	row->keyenclen = vt->vf->enc.len;
@@ -532,7 +591,7 @@ verify_fetch(struct verify_table *vt, const struct verify_row *last)
 			if (db_value(vf->db, (int)i, &vals[i], text[i]) == -1)
 				rc = -1;
 			else
-				verify_enc_value(&vf->enc, &vf->val, &vals[i]);
+				verify_enc_row(&vf->enc, &vals[i]);
 		}
 		if (rc == 1)
 			verify_row_keep(vt, vals);
@@ -903,7 +962,7 @@ verify_probe(struct verify_table *vt, struct verify_row *probe, size_t n)
 			    -1)
 				rc = -1;
 			else
-				verify_enc_value(
+				verify_enc_key(
 				    &vt->vf->enc, &vt->vf->val, &vals[k]);
 		}
 		for (j = 0; rc == 0 && j < n; j++)
@@ -935,13 +994,10 @@ verify_extras(struct verify_table *vt)
 {
 	sqlite3_stmt *stmt;
 	struct frame_value *vals;
-	char *sql;
 	size_t k, i;
 	int rc;
 
-	xasprintf(&sql, "%s", vt->rep_select);
-	rc = sqlite3_prepare_v2(vt->vf->sq, sql, -1, &stmt, NULL);
-	free(sql);
+	rc = sqlite3_prepare_v2(vt->vf->sq, vt->rep_select, -1, &stmt, NULL);
 	if (rc != SQLITE_OK)
 		return (-1);
 	verify_rows_free(vt);
@@ -973,32 +1029,29 @@ static int
 verify_walk(struct verify_table *vt)
 {
 	struct verify_row *hi, last;
-	int more, first = 1;
+	int more, rc = 0;
 
 	memset(&last, 0, sizeof(last));
 	do {
-		if (verify_fetch(vt, first ? NULL : &last) != 0)
-			return (-1);
+		if (verify_fetch(vt, last.key != NULL ? &last : NULL) != 0) {
+			rc = -1;
+			break;
+		}
 		more = vt->nrows == verify_chunk_rows;
 		hi = more ? &vt->rows[vt->nrows - 1] : NULL;
-		if (vt->ordered) {
-			if (verify_bisect(vt, 0, vt->nrows,
-				first ? NULL : &last, hi) != 0)
-				return (-1);
-		} else if (verify_lookup_chunk(vt) != 0)
-			return (-1);
-		free(last.key);
-		free(last.keydata);
-		free(last.enc);
-		free(last.keyenc);
-		memset(&last, 0, sizeof(last));
-		if (more) {
+		if (vt->ordered)
+			rc = verify_bisect(vt, 0, vt->nrows,
+			    last.key != NULL ? &last : NULL, hi);
+		else
+			rc = verify_lookup_chunk(vt);
+		verify_row_free(&last);
+		if (more && rc == 0) {
 			last = vt->rows[vt->nrows - 1];
 			vt->nrows--; /* ownership moves to last */
 		}
-		first = 0;
-	} while (more);
-	return (0);
+	} while (more && rc == 0);
+	verify_row_free(&last);
+	return (rc);
 }
 
 /* Verify one "schema.table": 0 equal, 1 drift, -1 error. */
