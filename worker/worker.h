@@ -119,4 +119,187 @@ int dbvalue_param_decl(char *, size_t, const struct db_param *);
 int dbvalue_param(
     const struct db_param *, struct dbvalue_param *, char *, size_t);
 
+/*
+ * The worker process (worker.c and the files below).  The supervisor
+ * starts "mssql-capture -P worker -I <binding id> -c <config>" with fd
+ * 3 a Unix socket to it.  The binding id is the 0-based index of the
+ * binding in cfg->bindings (config order); it is also the peerid of
+ * every frame the worker sends.
+ *
+ * The cursor (the "cursor" bytes of FRAME_WATERMARK and FRAME_START)
+ * belongs to the worker; the supervisor stores it and hands it back:
+ *
+ *	offset 0	'T' (ct) or 'C' (cdc): the mode it was taken in
+ *	offset 1	done position, poslen bytes (16 ct, 21 cdc): every
+ *			change at or below it has been captured (ct: version
+ *			+ ff*8; cdc: lsn + seqval + op, seqval and op all ff
+ *			when the whole LSN is consumed)
+ *	+poslen		snapshot rows emitted so far (8, big-endian): the
+ *			ordinal of the next snapshot event
+ *	+8		flags: WORKER_CURSOR_BACKFILL, WORKER_CURSOR_POS
+ */
+#define WORKER_FD 3 /* the socket to the supervisor */
+#define WORKER_BATCH_EVENTS 1000 /* events per FRAME_EVENTS, at most */
+#define WORKER_BATCH_BYTES (1024 * 1024) /* value bytes per frame, about */
+#define WORKER_VALUE_MAX (16 * 1024 * 1024) /* oversized_value_strategy */
+#define WORKER_BLOCK_SIZE 65536 /* arena block for the batch's values */
+#define WORKER_PROGRESS_SECS 5
+#define WORKER_BACKOFF_MIN_MS 500
+#define WORKER_BACKOFF_MAX_MS 60000
+#define WORKER_CURSOR_BACKFILL 0x1 /* a backfill is under way */
+#define WORKER_CURSOR_POS 0x2 /* the done position is set */
+#define WORKER_FENCE_MAX 10 /* a CT version (8) or an LSN (10) */
+
+struct worker;
+struct table;
+struct cmd_opts;
+
+/* What the worker must resume from: the state a WATERMARK records. */
+struct worker_cursor {
+	enum frame_mode mode;
+	int flags; /* WORKER_CURSOR_* */
+	uint8_t done[FRAME_MAX_POS]; /* done position (ops->poslen bytes) */
+	uint64_t seq; /* snapshot rows emitted so far */
+	struct frame_values key; /* last backfilled key, owned; n 0: none */
+};
+
+/*
+ * What differs between Change Tracking and CDC.  A fence is the
+ * database's current position (CT version, 8 bytes big-endian; max
+ * LSN, 10 bytes): positions are fence + tail.
+ */
+struct worker_ops {
+	enum frame_mode mode;
+	char tag; /* first byte of the cursor */
+	size_t fencelen;
+	size_t poslen;
+	/* Read the fence; *lost if the cursor is out of retention. */
+	int (*fence)(struct worker *, uint8_t *, int *);
+	/* Emit the changes after the cursor up to the fence (keyed: only
+	 * keys at or below the last backfilled key); 1 if the cursor is
+	 * out of retention after all. */
+	int (*changes)(struct worker *, const uint8_t *, int);
+	/* Tail of the position of snapshot row seq. */
+	void (*snapshot_tail)(uint64_t, uint8_t *);
+};
+
+/* A block of the arena holding the bytes of a batch's values. */
+struct worker_block {
+	struct worker_block *next;
+	size_t size;
+	size_t used;
+	uint8_t data[];
+};
+
+struct worker {
+	const struct config *cfg;
+	const struct config_binding *binding;
+	uint32_t id;
+	int fd;
+	uint32_t pid;
+	struct frame_reader *rd;
+	int started; /* FRAME_START received */
+	struct frame_start start;
+	int stop; /* FRAME_STOP received */
+	int credit_mode; /* the supervisor grants credit */
+	uint64_t credit;
+	struct db *db;
+	struct table *tbl;
+	const struct worker_ops *ops;
+	const struct worker_ops *force_ops; /* tests: whatever the table */
+	int snapshot; /* SNAPSHOT isolation in use */
+	uint8_t from[WORKER_FENCE_MAX]; /* cdc: first LSN of the changes */
+	int64_t fail_backoff; /* ms, after failed steps */
+	int in_tran;
+	struct worker_cursor cur;
+	/* The last WATERMARK sent: the state a retry restarts from. */
+	uint8_t *marked;
+	size_t markedlen;
+	uint8_t marked_pos[FRAME_MAX_POS];
+	size_t marked_poslen;
+	/* The batch being built. */
+	struct frame_events batch;
+	struct worker_block *arena;
+	size_t batch_bytes;
+	uint8_t last_pos[FRAME_MAX_POS]; /* of the last event added */
+	size_t last_poslen;
+	int unmarked; /* events sent after the last WATERMARK */
+	uint64_t rows_estimate;
+	int64_t progress_at; /* ms */
+	int64_t polled_at; /* ms, start of the last complete poll */
+	/* The failure that ended a step. */
+	enum db_class errclass;
+	char errmsg[FRAME_MAX_MESSAGE];
+};
+
+/* worker.c */
+int worker_main(struct cmd_opts *);
+int worker_run(const struct config *, uint32_t, int, const struct worker_ops *);
+int64_t worker_now_ms(void);
+void worker_send(struct worker *, uint8_t *, size_t);
+int worker_control(struct worker *, int);
+int worker_fail(struct worker *, enum db_class, const char *, ...)
+    printflike(3, 4);
+int worker_db_fail(struct worker *, const char *);
+int worker_begin(struct worker *);
+int worker_commit(struct worker *);
+void worker_rollback(struct worker *);
+struct frame_event *worker_event(
+    struct worker *, enum frame_op, int, const uint8_t *, const char *);
+int worker_value(
+    struct worker *, size_t, struct frame_value *, const struct frame_value *);
+int worker_flush(struct worker *);
+int worker_watermark(struct worker *, const uint8_t *);
+int worker_checkpoint_due(const struct worker *);
+void worker_set_key(struct worker *, const struct frame_value *, size_t);
+void worker_pos(const struct worker *, const uint8_t *, int, uint8_t *);
+void worker_set_done(struct worker *, const uint8_t *, int);
+void worker_ts(char *, size_t);
+void worker_cursor_fresh(struct worker *);
+int worker_progress(struct worker *, int);
+
+/* introspect.c */
+/* One bound table as the catalog describes it. */
+struct table {
+	char *schema; /* as the catalog spells them */
+	char *name;
+	char *display; /* "schema.name" */
+	char *qname; /* "[schema].[name]", quoted */
+	char *dbname;
+	struct frame_schema fs; /* the captured columns, column_id order */
+	size_t *keys; /* fs index of each key column, key order */
+	size_t nkeys;
+	int ct_db; /* Change Tracking on in the database */
+	int ct_table; /* ... and on this table */
+	int cdc_db;
+	char *cdc_instance; /* newest capture instance, or NULL */
+	int *cdc_captured; /* per fs column: in the capture instance */
+	int snapshot_allowed; /* snapshot_isolation_state = 1 */
+	uint64_t rows_estimate;
+	enum frame_mode mode;
+	char *cols_sql; /* "[a], [b]": the fs columns */
+	char *keys_sql; /* "[k1], [k2]" in key order */
+};
+
+int introspect_table(struct worker *, struct table **);
+void introspect_free(struct table *);
+char *introspect_quote(const char *);
+char *introspect_key_pred(const struct table *, const char *, int, int);
+char *introspect_key_join(const struct table *, const char *, const char *);
+char *introspect_cols(const struct table *, const char *);
+char *introspect_keys(const struct table *, const char *);
+void introspect_key_params(
+    const struct table *, const struct frame_values *, struct db_param *);
+int introspect_same(const struct table *, const struct table *);
+
+/* backfill.c */
+int backfill_run(struct worker *);
+int backfill_chunk(struct worker *, const uint8_t *, size_t *);
+
+/* ct.c */
+extern const struct worker_ops ct_ops;
+
+/* cdc.c */
+extern const struct worker_ops cdc_ops;
+
 #endif /* WORKER_H */
