@@ -530,7 +530,7 @@ fn_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	int kind = sqlite3_value_int(argv[0]);
 
 	(void)argc;
-	gettimeofday(&tv, NULL);
+	clock_now(&tv);
 	if (kind == 1)
 		gmtime_r(&tv.tv_sec, &tm);
 	else

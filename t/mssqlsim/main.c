@@ -323,6 +323,7 @@ main(int argc, char **argv)
 	if (cert != NULL && (main_tls = tls_ctx_new(cert, key)) == NULL)
 		return (1);
 	memset(&e, 0, sizeof(e));
+	clock_init(o.clock_file);
 	if ((main_srv = engine_open(&o, &e)) == NULL) {
 		fprintf(stderr, "mssqlsim: %s\n", e.msg);
 		return (1);

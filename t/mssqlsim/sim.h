@@ -65,6 +65,7 @@
 #define SIM_H
 
 #include <sys/types.h>
+#include <sys/time.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -245,6 +246,12 @@ void	 sim_sqlite_error(sqlite3_context *, int, int, int, const char *, ...)
 	    __attribute__((__format__(__printf__, 5, 6)));
 void	 simval_free(struct simval *);
 void	 simval_from_sqlite(struct simval *, sqlite3_value *);
+
+/* clock.c */
+void	 clock_init(const char *);
+int	 clock_advance(int64_t);
+void	 clock_now(struct timeval *);
+double	 clock_now_seconds(void);
 
 /* types.c */
 int	 simtype_parse(const char *, const int *, int, struct sim_type *,
