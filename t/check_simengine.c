@@ -10,8 +10,8 @@
  * row counts and the DONE_COUNT bit, error numbers and ENVCHANGEs.
  */
 
-#include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include <check.h>
 #include <pthread.h>
@@ -1119,6 +1119,43 @@ START_TEST(test_concurrent_writers)
 }
 END_TEST
 
+/*
+ * Decimal literals and arithmetic are exact.  They used to reach SQLite as
+ * doubles: cast(12345678901234567890.5 as decimal(38,2)) came back as
+ * 12345678901234567168.00 and the money minimum overflowed (8115).
+ */
+START_TEST(test_decimal_exact)
+{
+	struct sim_session *s = sa("master");
+
+	row_is(s, "select cast(12345678901234567890.5 as decimal(38,2))",
+	    "12345678901234567890.50");
+	row_is(s, "select cast(-922337203685477.5808 as money)",
+	    "-922337203685477.5808");
+	row_is(s,
+	    "select 99999999999999999999999999999999999999, "
+	    "-99999999999999999999999999999999999999",
+	    "99999999999999999999999999999999999999|"
+	    "-99999999999999999999999999999999999999");
+	row_is(s, "select 12345678901234567890123 + 1, 0.1 + 0.2, 10.0 / 3",
+	    "12345678901234567890124|0.3|3.333333");
+	row_is(s, "select 100000000000000000.5 * 3, 2.5 - 5, -(-2.5)",
+	    "300000000000000001.5|-2.5|2.5");
+	ok(s, "create database d; use d");
+	ok(s, "create table m (id int primary key, v decimal(38,10))");
+	ok(s,
+	    "insert into m values (1, "
+	    "1234567890123456789012345678.0123456789)");
+	/* decimal(38,10) + numeric(10,10): precision 39 > 38, so SQL
+   * Server keeps the 29 integer digits and cuts the scale to 9. */
+	row_is(s, "select v + 0.0000000001 from m where v > 1.5",
+	    "1234567890123456789012345678.012345679");
+	ck_assert(has("META :numeric(38,9)"));
+	fails(s, "select cast(1e40 as decimal(38,0))", 8115);
+	engine_session_free(s);
+}
+END_TEST
+
 START_TEST(test_temp_tables)
 {
 	struct sim_session *a = sa("master"), *b;
@@ -1227,6 +1264,7 @@ simengine_suite(void)
 	tcase_add_test(tc, test_cross_database);
 	tcase_add_test(tc, test_concurrent_writers);
 	tcase_add_test(tc, test_temp_tables);
+	tcase_add_test(tc, test_decimal_exact);
 	tcase_add_test(tc, test_commit_hook);
 	suite_add_tcase(s, tc);
 	return (s);

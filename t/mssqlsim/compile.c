@@ -623,8 +623,14 @@ cx_lit_int(struct ce *e, const char *text)
 		e->t = ty(SIMT_INT, 4, 10, 0);
 	else if (n <= 19)
 		e->t = ty(SIMT_BIGINT, 8, 19, 0);
-	else
+	else {
+		/* Beyond int64: canonical numeric text, never a double. */
+		while (text[0] == '0' && text[1] != '\0')
+			text++;
+		sbuf_reset(&e->b);
+		ce_fmt(e, "'%s'", text);
 		e->t = ty(SIMT_NUMERIC, 17, (int)n > 38 ? 38 : (int)n, 0);
+	}
 	if (n > 10 && n <= 19) {
 		/* SQL Server types 2147483648 as numeric(10,0). */
 		e->t = ty(SIMT_NUMERIC, 9, (int)n, 0);
@@ -645,8 +651,10 @@ cx_lit_dec(struct ce *e, const char *text)
 	if (ip == 1 && text[0] == '0')
 		ip = 0;
 	fp = (int)strlen(dot + 1);
-	ce_fmt(e, "%s%s", text[0] == '.' ? "0" : "", text);
+	ce_fmt(e, "'%s%.*s'", text[0] == '.' ? "0" : "",
+	    fp == 0 ? (int)(dot - text) : (int)strlen(text), text);
 	e->t = ty(SIMT_NUMERIC, 5, ip + fp > 0 ? ip + fp : 1, fp);
+	e->canon = 1;
 }
 
 /* Value of a hex digit. */
@@ -675,6 +683,12 @@ cx_param_lit(struct parser *p, struct ce *e, struct lex_tok *t)
 		v->i = strtoll(t->text, NULL, 10);
 		break;
 	case LEX_DEC:
+		v->kind = SQLITE_TEXT;
+		v->len = e->b.len - 2;
+		v->p = util_xmalloc(v->len + 1);
+		memcpy(v->p, e->b.data + 1, v->len);
+		v->p[v->len] = '\0';
+		break;
 	case LEX_FLOAT:
 		v->kind = SQLITE_FLOAT;
 		v->f = strtod(t->text, NULL);
@@ -1243,8 +1257,20 @@ cx_unary(struct parser *p, struct scope *sc, struct ce *e)
 			*e = a;
 			return (0);
 		}
-		if (a.lit && *op == '-' && a.t.id == SIMT_NUMERIC)
-			a.canon = 0;
+		if (*op == '-' && ty_is_dec(&a.t)) {
+			/* Exact: "-x" in SQLite would make text a double. */
+			int prec, scale;
+
+			ty_ps(&a.t, &prec, &scale);
+			ce_str(e, "sim_decimal_sub('0', ");
+			ce_cat(e, &a);
+			ce_fmt(e, ", %d, %d)", prec, scale);
+			e->t = a.t;
+			e->canon = 1;
+			e->lit = a.lit;
+			ce_free(&a);
+			return (0);
+		}
 		ce_fmt(e, "(%s", op);
 		ce_cat(e, &a);
 		ce_str(e, ")");
@@ -1257,6 +1283,26 @@ cx_unary(struct parser *p, struct scope *sc, struct ce *e)
 	if (cx_primary(p, sc, e) == -1)
 		return (-1);
 	return (cx_collate(p, e));
+}
+
+/*
+ * Decimal and money arithmetic, exact: SQLite's own operators would turn
+ * the canonical text into doubles.  The result has the precision and
+ * scale SQL Server gives it (ty_decop).
+ */
+static void
+cx_arith_dec(
+    struct ce *e, int op, struct ce *l, struct ce *r, const struct sim_type *t)
+{
+	static const char *fn[] = { "sim_decimal_add(", "sim_decimal_sub(",
+		"sim_decimal_mul(", "sim_decimal_div(" };
+	int prec, scale;
+
+	ty_ps(t, &prec, &scale);
+	ce_binary(e, l, fn[strchr("+-*/", op) - "+-*/"], ", ", r, "");
+	ce_fmt(e, ", %d, %d)", prec, scale);
+	e->t = *t;
+	e->canon = 1;
 }
 
 /* Apply arithmetic op to l (in e) and r. */
@@ -1280,6 +1326,10 @@ cx_arith(struct ce *e, int op, struct ce *l, struct ce *r)
 	else if (simtype_is_string(&r->t) && !simtype_is_string(&l->t))
 		ce_wrap_cast(r, &l->t);
 	t = ty_arith(op, l, r);
+	if (ty_is_dec(&t) && strchr("+-*/", op) != NULL) {
+		cx_arith_dec(e, op, l, r, &t);
+		return;
+	}
 	switch (op) {
 	case '/':
 		ce_binary(e, l, "sim_div(", ", ", r, ")");

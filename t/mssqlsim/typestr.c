@@ -1428,8 +1428,13 @@ typstr_fn_decimal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	typval_from_sqlite(&va, argv[0]);
 	typval_from_sqlite(&vb, argv[1]);
 	dec.scale = 18; /* how much of a float operand counts */
+	memset(&err, 0, sizeof(err));
 	if (typval_num(&va, &dec, &a, &err) == -1 ||
 	    typval_num(&vb, &dec, &b, &err) == -1) {
+		if (err.number == 0)
+			sim_error_set(&err, 8115, 16, 2,
+			    "Arithmetic overflow error converting expression "
+			    "to data type numeric.");
 		sim_sqlite_error(
 		    ctx, err.number, err.class, err.state, "%s", err.msg);
 		return;
