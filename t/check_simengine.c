@@ -10,8 +10,8 @@
  * row counts and the DONE_COUNT bit, error numbers and ENVCHANGEs.
  */
 
-#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <check.h>
 #include <pthread.h>
@@ -577,6 +577,17 @@ START_TEST(test_ddl_catalog)
 	    "select name, column_id from sys.columns where object_id = "
 	    "object_id('sales.Order Lines') order by column_id");
 	ck_assert(has("ROW ts|5\nROW total|6\nROW extra|7\nROW e2|8"));
+	/* ALTER COLUMN converts the data and keeps the keys */
+	ok(s,
+	    "create table ac (id int primary key, a varchar(10)); insert "
+	    "into ac values (1, '12'), (2, '7')");
+	ok(s, "alter table ac alter column a int not null");
+	row_is(s, "select sum(a), max(a + 1) from ac", "19|13");
+	ck_assert(has("META :int :int"));
+	fails(s, "insert into ac values (1, 5)", 2627);
+	fails(s, "alter table ac alter column id bigint", 5074);
+	fails(s, "alter table ac alter column nosuch int", 4924);
+	ok(s, "drop table ac");
 	ok(s, "drop table sales.[Order Lines]");
 	fails(s, "drop table sales.[Order Lines]", 3701);
 	ok(s, "drop table if exists sales.[Order Lines]");
@@ -656,6 +667,21 @@ START_TEST(test_dml)
 	ok(s, "truncate table t; insert into t (name) values ('z')");
 	row_is(s, "select id from t", "1");
 	fails(s, "update t set id = 5", 8102);
+	/* CHECK constraints */
+	ok(s,
+	    "create table ck (id int primary key, q int check (q > 0), a "
+	    "int, b int, constraint ck_ab check (a <= b))");
+	ok(s, "insert into ck values (1, 5, 1, 2), (2, NULL, NULL, 1)");
+	fails(s, "insert into ck values (3, 0, 1, 2)", 547);
+	ck_assert(has("The INSERT statement conflicted with the CHECK "
+		      "constraint \"CK__ck__q__"));
+	ck_assert(has("table \"dbo.ck\", column 'q'."));
+	fails(s, "update ck set a = 9 where id = 1", 547);
+	ck_assert(has("The UPDATE statement conflicted with the CHECK "
+		      "constraint \"ck_ab\"."));
+	row_is(s, "select count(*) from sys.check_constraints", "2");
+	fails(s, "alter table ck add constraint ck_b check (b > 1)", 547);
+	ok(s, "alter table ck drop constraint ck_ab; update ck set a = 9");
 	engine_session_free(s);
 }
 END_TEST
@@ -764,6 +790,9 @@ START_TEST(test_select)
 	ck_assert(
 	    has("DONE fd 10 2\nMETA id:int cat:nvarchar(10)\nROW 1|Tools"));
 	fails(s, "select 1 into p3", 1038);
+	row_is(s, "select count(*) from p option (recompile, maxdop 1)", "4");
+	ok(s, "select top 50 percent id from p order by id desc");
+	ck_assert(has("ROW 4\nROW 3\nDONE"));
 	ok(s, "set rowcount 2; select id from p order by id; set rowcount 0");
 	ck_assert_int_eq(R.nrows, 2);
 	ck_assert(has("DONE fd 10 2"));
@@ -1147,7 +1176,7 @@ START_TEST(test_decimal_exact)
 	    "insert into m values (1, "
 	    "1234567890123456789012345678.0123456789)");
 	/* decimal(38,10) + numeric(10,10): precision 39 > 38, so SQL
-   * Server keeps the 29 integer digits and cuts the scale to 9. */
+	 * Server keeps the 29 integer digits and cuts the scale to 9. */
 	row_is(s, "select v + 0.0000000001 from m where v > 1.5",
 	    "1234567890123456789012345678.012345679");
 	ck_assert(has("META :numeric(38,9)"));

@@ -63,6 +63,30 @@ static const char *catalog_schema_sql =
     " COLLATE NOCASE, default_schema TEXT, create_date TEXT);"
     "CREATE TABLE IF NOT EXISTS sim_role_members(role TEXT COLLATE NOCASE,"
     " member TEXT COLLATE NOCASE);"
+    "CREATE TABLE IF NOT EXISTS sim_checks(object_id INTEGER PRIMARY KEY,"
+    " definition TEXT, column_id INTEGER);"
+    /* Change Tracking (ct.c): the database's settings, tracked tables
+     * and the commit time of every version */
+    "CREATE TABLE IF NOT EXISTS sim_ct_db(id INTEGER PRIMARY KEY,"
+    " enabled INTEGER, retention INTEGER, units INTEGER,"
+    " auto_cleanup INTEGER);"
+    "CREATE TABLE IF NOT EXISTS sim_ct_tables(object_id INTEGER PRIMARY"
+    " KEY, track_columns INTEGER, begin_version INTEGER, cleanup_version"
+    " INTEGER, min_valid_version INTEGER);"
+    "CREATE TABLE IF NOT EXISTS sim_ct_versions(ver INTEGER PRIMARY KEY,"
+    " commit_time REAL);"
+    /* CDC (cdc.c): the log the capture job scans, its scan sessions */
+    "CREATE TABLE IF NOT EXISTS sim_cdc_log(id INTEGER PRIMARY KEY,"
+    " lsn BLOB, seqval BLOB, cmd INTEGER, op INTEGER, object_id INTEGER,"
+    " tran_id BLOB, begin_lsn BLOB, tran_time TEXT, img BLOB);"
+    "CREATE TABLE IF NOT EXISTS sim_cdc_scans(session_id INTEGER PRIMARY"
+    " KEY, start_time TEXT, end_time TEXT, duration INTEGER, scan_phase"
+    " TEXT, error_count INTEGER, start_lsn TEXT, current_lsn TEXT, end_lsn"
+    " TEXT, tran_count INTEGER, last_commit_lsn TEXT, last_commit_time"
+    " TEXT, log_record_count INTEGER, schema_change_count INTEGER,"
+    " command_count INTEGER, first_begin_cdc_lsn TEXT, last_commit_cdc_lsn"
+    " TEXT, last_commit_cdc_time TEXT, latency INTEGER, empty_scan_count"
+    " INTEGER, failed_sessions_count INTEGER);"
     "INSERT OR IGNORE INTO sim_schemas VALUES (1, 'dbo', 1), (2, 'guest', 2),"
     " (3, 'INFORMATION_SCHEMA', 3), (4, 'sys', 4),"
     " (16384, 'db_owner', 16384);"
@@ -84,6 +108,9 @@ static const char *catalog_master_sql =
     " KEY, name TEXT UNIQUE COLLATE NOCASE, create_date TEXT,"
     " allow_snapshot INTEGER DEFAULT 0, rcsi INTEGER DEFAULT 0,"
     " compat INTEGER DEFAULT 150);"
+    "CREATE TABLE IF NOT EXISTS sim_ct_databases(name TEXT PRIMARY KEY"
+    " COLLATE NOCASE, database_id INTEGER, auto_cleanup INTEGER,"
+    " retention INTEGER, units INTEGER);" /* ct.c */
     "INSERT OR IGNORE INTO sim_databases(database_id, name, create_date)"
     " VALUES (1, 'master', '2003-04-08 09:13:36.390'),"
     " (2, 'tempdb', '2003-04-08 09:13:36.390'),"
@@ -108,8 +135,10 @@ struct catview {
 	"o.name, o.object_id, NULL, o.schema_id, o.parent_object_id, " \
 	"substr(o.type || ' ', 1, 2), CASE o.type WHEN 'U' THEN " \
 	"'USER_TABLE' WHEN 'PK' THEN 'PRIMARY_KEY_CONSTRAINT' WHEN 'UQ' " \
-	"THEN 'UNIQUE_CONSTRAINT' WHEN 'D' THEN 'DEFAULT_CONSTRAINT' ELSE " \
-	"'USER_TABLE' END, o.create_date, o.modify_date, 0, 0, 0"
+	"THEN 'UNIQUE_CONSTRAINT' WHEN 'D' THEN 'DEFAULT_CONSTRAINT' WHEN " \
+	"'C' THEN 'CHECK_CONSTRAINT' ELSE " \
+	"'USER_TABLE' END, o.create_date, o.modify_date, " \
+	"sim_cdc_ms_shipped(o.schema_id, o.name), 0, 0"
 
 static const struct catview catalog_views[] = {
 	{ "sys", "schemas", "name nvarchar(128);schema_id int;principal_id int",
@@ -130,7 +159,8 @@ static const struct catview catalog_views[] = {
 	    "nvarchar(60);history_table_id int;is_remote_data_archive_enabled "
 	    "bit;is_external bit",
 	    "SELECT " BASESQL ", 0, NULL, o.next_column_id - 1, 0, 1, 0, 0, 0, "
-	    "0, 0, 0, 0, 0, 0, 'TABLE', 0, 0, 0, 'SCHEMA_AND_DATA', 0, "
+	    "0, 0, 0, 0, sim_cdc_tracked(o.object_id), 0, 'TABLE', 0, 0, 0, "
+	    "'SCHEMA_AND_DATA', 0, "
 	    "'NON_TEMPORAL_TABLE', NULL, 0, 0 FROM main.sim_objects o "
 	    "WHERE o.type = 'U'" },
 	{ "sys", "columns",
@@ -184,6 +214,14 @@ static const struct catview catalog_views[] = {
 	    "tinyint;definition nvarchar(max);is_persisted bit",
 	    "SELECT object_id, name, column_id, system_type_id, definition, "
 	    "is_persisted FROM main.sim_columns WHERE is_computed = 1" },
+	{ "sys", "check_constraints",
+	    BASECOLS
+	    ";is_disabled bit;is_not_for_replication bit;"
+	    "is_not_trusted bit;parent_column_id int;definition "
+	    "nvarchar(max);uses_database_collation bit;is_system_named bit",
+	    "SELECT " BASESQL ", 0, 0, 0, c.column_id, c.definition, 1, 0 FROM "
+	    "main.sim_objects o JOIN main.sim_checks c USING (object_id) WHERE "
+	    "o.type = 'C'" },
 	{ "sys", "key_constraints",
 	    BASECOLS ";unique_index_id int;is_system_named bit;"
 		     "is_enforced bit",
@@ -215,7 +253,8 @@ static const struct catview catalog_views[] = {
 	    "'" COLLATION_NAME
 	    "', 0, 'MULTI_USER', 0, 0, 0, 0, 'ONLINE', 0, 0, "
 	    "allow_snapshot, CASE allow_snapshot WHEN 1 THEN 'ON' ELSE 'OFF' "
-	    "END, rcsi, 3, 'SIMPLE', 0, 0, 0, 0 FROM $M.sim_databases" },
+	    "END, rcsi, 3, 'SIMPLE', sim_cdc_db_enabled(name), 0, 0, 0 FROM "
+	    "$M.sim_databases" },
 	{ "sys", "server_principals",
 	    "name nvarchar(128);principal_id int;sid varbinary(85);type "
 	    "char(1);type_desc nvarchar(60);is_disabled int;create_date "
@@ -319,10 +358,11 @@ static const struct catview catalog_views[] = {
 	    "CONSTRAINT_TYPE varchar(11);IS_DEFERRABLE varchar(2);"
 	    "INITIALLY_DEFERRED varchar(2)",
 	    "SELECT sim_db_name(), s.name, k.name, sim_db_name(), s.name, "
-	    "t.name, CASE k.type WHEN 'PK' THEN 'PRIMARY KEY' ELSE 'UNIQUE' "
-	    "END, 'NO', 'NO' FROM main.sim_objects k JOIN main.sim_objects t "
-	    "ON t.object_id = k.parent_object_id JOIN main.sim_schemas s ON "
-	    "s.schema_id = k.schema_id WHERE k.type IN ('PK', 'UQ')" },
+	    "t.name, CASE k.type WHEN 'PK' THEN 'PRIMARY KEY' WHEN 'C' THEN "
+	    "'CHECK' ELSE 'UNIQUE' END, 'NO', 'NO' FROM main.sim_objects k "
+	    "JOIN main.sim_objects t ON t.object_id = k.parent_object_id JOIN "
+	    "main.sim_schemas s ON s.schema_id = k.schema_id WHERE k.type IN "
+	    "('PK', 'UQ', 'C')" },
 	{ "INFORMATION_SCHEMA", "KEY_COLUMN_USAGE",
 	    "CONSTRAINT_CATALOG nvarchar(128);CONSTRAINT_SCHEMA nvarchar(128);"
 	    "CONSTRAINT_NAME nvarchar(128);TABLE_CATALOG nvarchar(128);"
@@ -337,6 +377,29 @@ static const struct catview catalog_views[] = {
 	    "main.sim_objects t ON t.object_id = k.parent_object_id JOIN "
 	    "main.sim_schemas s ON s.schema_id = k.schema_id WHERE k.type IN "
 	    "('PK', 'UQ')" },
+	{ "sys", "change_tracking_tables",
+	    "object_id int;is_track_columns_updated_on bit;"
+	    "min_valid_version bigint;begin_version bigint;cleanup_version "
+	    "bigint",
+	    "SELECT object_id, track_columns, min_valid_version, "
+	    "begin_version, cleanup_version FROM main.sim_ct_tables" },
+	{ "sys", "change_tracking_databases",
+	    "database_id int;is_auto_cleanup_on bit;retention_period int;"
+	    "retention_period_units tinyint;retention_period_units_desc "
+	    "nvarchar(60)",
+	    "SELECT database_id, auto_cleanup, retention, units, CASE units "
+	    "WHEN 1 THEN 'MINUTES' WHEN 2 THEN 'HOURS' ELSE 'DAYS' END FROM "
+	    "$M.sim_ct_databases" },
+	{ "sys", "dm_cdc_log_scan_sessions", /* cdc.c */
+	    "session_id int;start_time datetime;end_time datetime;duration "
+	    "int;scan_phase nvarchar(200);error_count int;start_lsn "
+	    "nvarchar(23);current_lsn nvarchar(23);end_lsn nvarchar(23);"
+	    "tran_count bigint;last_commit_lsn nvarchar(23);last_commit_time "
+	    "datetime;log_record_count int;schema_change_count int;"
+	    "command_count int;first_begin_cdc_lsn nvarchar(23);"
+	    "last_commit_cdc_lsn nvarchar(23);last_commit_cdc_time datetime;"
+	    "latency int;empty_scan_count int;failed_sessions_count int",
+	    "SELECT * FROM main.sim_cdc_scans" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -665,6 +728,8 @@ catalog_table_in(struct sim_session *s, const char *alias, const char *schema,
 			if (strcmp(v->name, "databases") == 0 ||
 			    strcmp(v->name, "server_principals") == 0)
 				engine_master_sync(s);
+			if (strcmp(v->name, "change_tracking_databases") == 0)
+				ct_master_sync(s);
 			if (catalog_ensure_view(s, v, err) == -1)
 				return (NULL);
 			return (catalog_view_table(v));

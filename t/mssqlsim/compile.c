@@ -651,6 +651,11 @@ cx_lit_dec(struct ce *e, const char *text)
 	if (ip == 1 && text[0] == '0')
 		ip = 0;
 	fp = (int)strlen(dot + 1);
+	/*
+	 * Emitted as text, the canonical stored form of numeric(p,s)
+	 * (sim.h): an SQLite number literal would go through a double and
+	 * lose digits beyond 15-17.
+	 */
 	ce_fmt(e, "'%s%.*s'", text[0] == '.' ? "0" : "",
 	    fp == 0 ? (int)(dot - text) : (int)strlen(text), text);
 	e->t = ty(SIMT_NUMERIC, 5, ip + fp > 0 ? ip + fp : 1, fp);
@@ -683,6 +688,7 @@ cx_param_lit(struct parser *p, struct ce *e, struct lex_tok *t)
 		v->i = strtoll(t->text, NULL, 10);
 		break;
 	case LEX_DEC:
+		/* Exact: the canonical text cx_lit_dec() emitted. */
 		v->kind = SQLITE_TEXT;
 		v->len = e->b.len - 2;
 		v->p = util_xmalloc(v->len + 1);
@@ -1044,6 +1050,14 @@ cx_name(struct parser *p, struct scope *sc, struct ce *e)
 		return (cx_function(p, sc, e, p_tok(p)->text));
 	if ((n = p_name(p, parts, 4)) < 1)
 		return (-1);
+	if (p_op(p, "(") && n >= 2 && strcasecmp(parts[n - 2], "sys") == 0 &&
+	    strncasecmp(parts[n - 1], "fn_cdc_", 7) == 0) {
+		char qn[140]; /* sys.fn_cdc_*: cdc_function() */
+
+		snprintf(qn, sizeof(qn), "sys.%s", parts[n - 1]);
+		p->pos--;
+		return (cx_function(p, sc, e, qn));
+	}
 	if (p_op(p, "(")) {
 		sim_error_set(p->err, 4121, 16, 1,
 		    "Cannot find either column "
@@ -1810,6 +1824,12 @@ fn_catalog(struct parser *p, const char *name, struct fargs *f, struct ce *e)
 		{ "NEWID", "sim_newid", "uniqueidentifier", 0, 0 },
 		{ "TYPE_NAME", "sim_type_name", "nvarchar(128)", 1, 1 },
 		{ "TYPE_ID", "sim_type_id", "int", 1, 1 },
+		{ "CHANGE_TRACKING_CURRENT_VERSION", "sim_ct_current_version",
+		    "bigint", 0, 0 },
+		{ "CHANGE_TRACKING_MIN_VALID_VERSION",
+		    "sim_ct_min_valid_version", "bigint", 1, 1 },
+		{ "CHANGE_TRACKING_IS_COLUMN_IN_MASK",
+		    "sim_ct_is_column_in_mask", "bit", 2, 2 },
 		{ NULL, NULL, NULL, 0, 0 } };
 	int i;
 
@@ -1820,6 +1840,14 @@ fn_catalog(struct parser *p, const char *name, struct fargs *f, struct ce *e)
 		return (1);
 	if (fn_nargs(p, name, f, fns[i].lo, fns[i].hi) == -1)
 		return (-1);
+	if (strcasecmp(name, "CHANGE_TRACKING_IS_COLUMN_IN_MASK") == 0 &&
+	    !ty_is_int(&f->a[0].t) && !f->a[0].isnull) {
+		sim_error_set(p->err, 8116, 16, 1,
+		    "Argument data type %s is invalid for argument 1 of "
+		    "change_tracking_is_column_in_mask function.",
+		    simtype_name(&f->a[0].t));
+		return (-1);
+	}
 	ce_call(e, fns[i].fn, f, 0);
 	e->t = ty_named(fns[i].type);
 	e->canon = strcmp(fns[i].type, "numeric(38,0)") != 0;
@@ -1914,6 +1942,22 @@ fn_datetime(struct parser *p, const char *name, struct fargs *f, struct ce *e)
 			e->canon = 1;
 			return (0);
 		}
+	}
+	if (strcasecmp(name, "TODATETIMEOFFSET") == 0) {
+		/* Debezium's CDC query; sim_todatetimeoffset in cdc_query.c */
+		if (fn_nargs(p, name, f, 2, 2) == -1)
+			return (-1);
+		e->t = ty(SIMT_DATETIMEOFFSET, 10, 34,
+		    f->a[0].t.id == SIMT_DATETIME2      ? f->a[0].t.scale
+			: f->a[0].t.id == SIMT_DATETIME ? 3
+							: 7);
+		ce_str(e, "sim_todatetimeoffset(");
+		ce_cat(e, &f->a[0]);
+		ce_str(e, ", ");
+		ce_cat(e, &f->a[1]);
+		ce_fmt(e, ", %d)", e->t.scale);
+		e->canon = 1;
+		return (0);
 	}
 	if (strcasecmp(name, "DATEADD") == 0) {
 		if (fn_nargs(p, name, f, 2, 2) == -1)
@@ -2260,7 +2304,7 @@ static int
 cx_function(struct parser *p, struct scope *sc, struct ce *e, const char *fname)
 {
 	struct fargs f;
-	char name[129];
+	char name[129], cfn[64];
 	int rc;
 
 	snprintf(name, sizeof(name), "%s", fname);
@@ -2280,7 +2324,12 @@ cx_function(struct parser *p, struct scope *sc, struct ce *e, const char *fname)
 	    (rc = fn_null(p, name, &f, e)) == 1 &&
 	    (rc = fn_string(p, name, &f, e)) == 1 &&
 	    (rc = fn_numeric(p, name, &f, e)) == 1) {
-		if (strcasecmp(name, "ROW_NUMBER") == 0 ||
+		if ((rc = cdc_function(name, f.n, cfn, sizeof(cfn), &e->t,
+			 p->err)) != 1) { /* cdc_query.c: sys.fn_cdc_* */
+			if (rc == 0)
+				ce_call(e, cfn, &f, 0);
+			e->canon = 1;
+		} else if (strcasecmp(name, "ROW_NUMBER") == 0 ||
 		    strcasecmp(name, "RANK") == 0 ||
 		    strcasecmp(name, "DENSE_RANK") == 0) {
 			ce_fmt(e, "%s()", name);
@@ -2422,6 +2471,28 @@ dmlsrc_free(struct dmlsrc *d)
 	cquery_free(&d->q);
 	free(d->setcols);
 	memset(d, 0, sizeof(*d));
+}
+
+/* Skip query hints: OPTION (RECOMPILE, MAXDOP 1, ...). */
+static int
+p_skip_option(struct parser *p)
+{
+	int depth = 0;
+
+	if (!p_accept_kw(p, "OPTION"))
+		return (0);
+	if (!p_op(p, "("))
+		return (p_syntax(p));
+	do {
+		if (p_tok(p)->kind == LEX_EOF)
+			return (p_syntax(p));
+		if (p_op(p, "("))
+			depth++;
+		else if (p_op(p, ")"))
+			depth--;
+		p->pos++;
+	} while (depth > 0);
+	return (0);
 }
 
 /* Skip table hints: WITH (NOLOCK, ...) or (NOLOCK). */
@@ -2619,6 +2690,13 @@ cx_from_item(struct parser *p, struct scope *sc, struct sbuf *out)
 
 	if (p_op(p, "(") && lex_is_kw(p_peek(p, 1), "SELECT"))
 		return (cx_derived(p, sc, out));
+	if (p_kw(p, "CHANGETABLE") && lex_is_op(p_peek(p, 1), "(")) {
+		if (ct_compile_from(p, out, &t, alias) == -1) /* ct_query.c */
+			return (-1);
+		return (scope_add(p, sc, t, alias));
+	}
+	if ((rc = cdc_compile_from(p, out, &t, alias)) != 0) /* cdc_query.c */
+		return (rc == -1 ? -1 : scope_add(p, sc, t, alias));
 	if ((rc = cx_cte_ref(p, sc, out)) != 0)
 		return (rc == 1 ? 0 : -1);
 	if (compile_table_name(p, &t) == -1)
@@ -2894,24 +2972,46 @@ cx_top(struct parser *p, struct scope *sc, struct sbuf *limit)
 	if (p_op(p, "(")) {
 		if (cx_paren(p, sc, &e) == -1)
 			goto fail;
-	} else if (p_tok(p)->kind == LEX_INT) {
+	} else if (p_tok(p)->kind == LEX_INT ||
+	    (p_tok(p)->kind == LEX_DEC && lex_is_kw(p_peek(p, 1), "PERCENT"))) {
 		ce_str(&e, p_tok(p)->text);
 		p->pos++;
 	} else {
 		p_syntax(p);
 		goto fail;
 	}
-	if (p_kw(p, "PERCENT") ||
-	    (p_kw(p, "WITH") && lex_is_kw(p_peek(p, 1), "TIES"))) {
+	if (p_kw(p, "WITH") && lex_is_kw(p_peek(p, 1), "TIES")) {
 		p_syntax(p);
 		goto fail;
 	}
+	if (p_accept_kw(p, "PERCENT"))
+		sbuf_add(limit, "%", 1); /* compile_select: a share */
 	sbuf_add(limit, e.b.data, e.b.len);
 	ce_free(&e);
 	return (0);
 fail:
 	ce_free(&e);
 	return (-1);
+}
+
+/*
+ * TOP (n) PERCENT: LIMIT to ceiling(count * n / 100) rows of the same
+ * query (limit holds "%n").
+ */
+static void
+cx_top_percent(struct cquery *q, struct sbuf *limit, struct sbuf *tail)
+{
+	char *pct, *sql;
+
+	pct = sqlite3_mprintf("(%.*s)", (int)limit->len - 1, limit->data + 1);
+	sql = sqlite3_mprintf(
+	    " LIMIT (SELECT CAST(count(*) * %s / 100.0 AS "
+	    "INTEGER) + (count(*) * %s / 100.0 > CAST(count(*) * %s / 100.0 "
+	    "AS INTEGER)) FROM (%.*s))",
+	    pct, pct, pct, (int)q->sql.len, q->sql.data);
+	sbuf_add(tail, sql, strlen(sql));
+	sqlite3_free(sql);
+	sqlite3_free(pct);
 }
 
 /* A list of expressions separated by commas. */
@@ -3208,10 +3308,14 @@ compile_select(struct parser *p, struct scope *outer, struct cquery *q)
 		    cx_offset(p, sc, &tail, &limit) == -1)
 			goto out;
 	}
-	if (limit.len > 0) {
+	if (limit.len > 0 && limit.data[0] == '%')
+		cx_top_percent(q, &limit, &tail);
+	else if (limit.len > 0) {
 		sbuf_add(&tail, " LIMIT ", 7);
 		sbuf_add(&tail, limit.data, limit.len);
 	}
+	if (outer == NULL && p_skip_option(p) == -1)
+		goto out;
 	if (p_kw(p, "OPTION") || p_kw(p, "FOR") || p_kw(p, "INTO") ||
 	    (outer != NULL && q->into_start != 0)) {
 		p_syntax(p);
@@ -3445,7 +3549,9 @@ cx_dml_top(struct parser *p, struct sbuf *limit)
 		return (0);
 	if (!p_op(p, "("))
 		return (p_syntax(p));
-	return (cx_top(p, NULL, limit));
+	if (cx_top(p, NULL, limit) == -1)
+		return (-1);
+	return (limit->len > 0 && limit->data[0] == '%' ? p_syntax(p) : 0);
 }
 
 /* The FROM/WHERE part shared by UPDATE and DELETE. */
@@ -3463,6 +3569,8 @@ cx_dml_from_where(struct parser *p, struct scope *sc, char parts[][129], int n,
 	sbuf_add(tail, " FROM ", 6);
 	sbuf_add(tail, from.data, from.len);
 	if (p_accept_kw(p, "WHERE") && cx_cond(p, sc, tail, " WHERE ") == -1)
+		goto fail;
+	if (p_skip_option(p) == -1)
 		goto fail;
 	if (p_kw(p, "OPTION") || p_kw(p, "OUTPUT")) {
 		p_syntax(p);

@@ -49,15 +49,28 @@ struct keydef {
 	int desc[MAXKEY];
 };
 
+struct checkdef {
+	char name[129];
+	char col[129]; /* column constraint: its column */
+	char *text;
+};
+
 struct tabledef {
 	struct coldef *cols;
 	int ncols;
 	struct keydef keys[16];
 	int nkeys;
+	struct checkdef checks[16];
+	int nchecks;
 };
 
 static int ddl_check_owner(struct parser *, const char *);
 static int ddl_stmt(struct parser *, const char *, const char *);
+static int ddl_alter_column(struct parser *, struct table *);
+static int ddl_check(
+    struct parser *, struct tabledef *, const char *, const char *);
+static int ddl_create_checks(
+    struct parser *, const char *, const char *, struct tabledef *);
 
 /*
  * A #temp table lives in the connection's SQLite TEMP database with its
@@ -440,6 +453,9 @@ ddl_col_constraints(struct parser *p, struct coldef *c, struct tabledef *td)
 				-1)
 				return (-1);
 			td->nkeys++;
+		} else if (p_kw(p, "CHECK")) {
+			if (ddl_check(p, td, cname, c->name) == -1)
+				return (-1);
 		} else if (p_accept_kw(p, "COLLATE") ||
 		    p_accept_kw(p, "ROWGUIDCOL") || p_accept_kw(p, "SPARSE")) {
 			if (p->lx->t[p->pos - 1].text[0] == 'C' ||
@@ -450,6 +466,38 @@ ddl_col_constraints(struct parser *p, struct coldef *c, struct tabledef *td)
 		else
 			return (0);
 	}
+}
+
+/* CHECK (expr): keep the expression's source text. */
+static int
+ddl_check(
+    struct parser *p, struct tabledef *td, const char *name, const char *col)
+{
+	struct checkdef *k;
+	struct sbuf b;
+	struct sim_type t;
+	int start, depth = 0;
+
+	p->pos++;
+	if (td->nchecks == 16 || !p_op(p, "("))
+		return (p_syntax(p));
+	start = p->pos;
+	do {
+		if (p_tok(p)->kind == LEX_EOF)
+			return (p_syntax(p));
+		if (p_op(p, "("))
+			depth++;
+		else if (p_op(p, ")"))
+			depth--;
+		p->pos++;
+	} while (depth > 0);
+	(void)b;
+	(void)t;
+	k = &td->checks[td->nchecks++];
+	snprintf(k->name, sizeof(k->name), "%s", name ? name : "");
+	snprintf(k->col, sizeof(k->col), "%s", col ? col : "");
+	k->text = compile_source(p, start, p->pos);
+	return (0);
 }
 
 /* name AS (expr) [PERSISTED] [NOT NULL] */
@@ -504,6 +552,8 @@ tabledef_free(struct tabledef *td)
 {
 	int i;
 
+	for (i = 0; i < td->nchecks; i++)
+		free(td->checks[i].text);
 	for (i = 0; i < td->ncols; i++) {
 		free(td->cols[i].def);
 		free(td->cols[i].comp);
@@ -523,10 +573,16 @@ ddl_elements(struct parser *p, struct tabledef *td, int parens)
 		cname[0] = '\0';
 		if (p_kw(p, "CONSTRAINT") &&
 		    (lex_is_kw(&p->lx->t[p->pos + 2], "PRIMARY") ||
-			lex_is_kw(&p->lx->t[p->pos + 2], "UNIQUE"))) {
+			lex_is_kw(&p->lx->t[p->pos + 2], "UNIQUE") ||
+			lex_is_kw(&p->lx->t[p->pos + 2], "CHECK"))) {
 			p->pos++;
 			snprintf(cname, sizeof(cname), "%s", p_tok(p)->text);
 			p->pos++;
+		}
+		if (p_kw(p, "CHECK")) {
+			if (ddl_check(p, td, cname, NULL) == -1)
+				return (-1);
+			continue;
 		}
 		if (p_kw(p, "PRIMARY") || p_kw(p, "UNIQUE")) {
 			if (td->nkeys == 16 ||
@@ -688,13 +744,13 @@ ddl_sqlite_coldecl(struct coldef *c, struct sbuf *b)
 		"" };
 	const char *coll;
 	char *q;
-	int st = c->comp != NULL ? SQLITE_TEXT : simtype_storage(&c->t);
+	int st = simtype_storage(&c->t);
 
 	q = sqlite3_mprintf(
 	    "\"%w\" %s", c->name, st >= 1 && st <= 4 ? storage[st] : "");
 	sbuf_add(b, q, strlen(q));
 	sqlite3_free(q);
-	if (c->comp == NULL && (coll = simtype_collation(&c->t)) != NULL &&
+	if ((coll = simtype_collation(&c->t)) != NULL &&
 	    strcasecmp(coll, "BINARY") != 0) {
 		sbuf_add(b, " COLLATE ", 9);
 		sbuf_add(b, coll, strlen(coll));
@@ -810,6 +866,78 @@ ddl_create_key(struct parser *p, int64_t oid, int schema_id, const char *schema,
 	return (rc);
 }
 
+/* Create one CHECK constraint of table t (existing rows must pass). */
+static int
+ddl_create_check(struct parser *p, struct table *t, struct checkdef *k)
+{
+	struct sbuf b;
+	struct sim_type ty;
+	int64_t id = ddl_next_object_id(p), bad;
+	int colid = 0, i, rc;
+
+	for (i = 0; i < t->ncols; i++)
+		if (strcasecmp(t->cols[i].c.name, k->col) == 0)
+			colid = t->cols[i].column_id;
+	if (k->name[0] == '\0')
+		ddl_auto_name(
+		    k->name, "CK", t->name, k->col[0] ? k->col : NULL, id);
+	sbuf_init(&b);
+	if (compile_expr_text(p->s, t, k->text, &b, &ty, p->err) == -1) {
+		sbuf_free(&b);
+		return (-1);
+	}
+	sbuf_add(&b, "", 1);
+	bad = ddl_int(p, 0,
+	    "SELECT count(*) FROM %s AS \"%w\" WHERE NOT "
+	    "(%s)",
+	    t->sqlname, t->name, (char *)b.data);
+	sbuf_free(&b);
+	if (bad > 0) {
+		sim_error_set(p->err, 547, 16, 0,
+		    "The ALTER TABLE statement "
+		    "conflicted with the CHECK constraint \"%s\". The conflict "
+		    "occurred in database \"%s\", table \"%s.%s\".",
+		    k->name, p->s->dbname, t->schema, t->name);
+		return (-1);
+	}
+	rc = ddl_execf(p,
+	    "CREATE TABLE IF NOT EXISTS main.sim_checks("
+	    "object_id INTEGER PRIMARY KEY, definition TEXT, column_id "
+	    "INTEGER)");
+	if (rc == 0)
+		rc = ddl_execf(p,
+		    "INSERT INTO main.sim_objects(object_id, name, "
+		    "schema_id, type, parent_object_id, create_date, "
+		    "modify_date) VALUES (%lld, %Q, %d, 'C', %lld, " NOW_DT
+		    ", " NOW_DT ")",
+		    (long long)id, k->name, t->schema_id,
+		    (long long)t->object_id);
+	if (rc == 0)
+		rc = ddl_execf(p,
+		    "INSERT INTO main.sim_checks VALUES (%lld, "
+		    "%Q, %d)",
+		    (long long)id, k->text, colid);
+	return (rc);
+}
+
+/* Create the CHECK constraints of a table definition. */
+static int
+ddl_create_checks(
+    struct parser *p, const char *schema, const char *name, struct tabledef *td)
+{
+	struct table *t;
+	int i, rc = 0;
+
+	if (td->nchecks == 0)
+		return (0);
+	if ((t = catalog_table(p->s, schema, name, p->err)) == NULL)
+		return (-1);
+	for (i = 0; i < td->nchecks && rc == 0; i++)
+		rc = ddl_create_check(p, t, &td->checks[i]);
+	catalog_table_free(t);
+	return (rc);
+}
+
 /* Write the metadata and SQLite table of a new table. */
 static int
 ddl_create_table_rows(struct parser *p, const char *schema, int schema_id,
@@ -863,7 +991,7 @@ ddl_create_table_rows(struct parser *p, const char *schema, int schema_id,
 		if (ddl_create_key(p, oid, schema_id, schema, name,
 			&td->keys[i], td->keys[i].pk ? 1 : nextidx++) == -1)
 			return (-1);
-	return (0);
+	return (ddl_create_checks(p, schema, name, td));
 }
 
 /* CREATE TABLE name ( ... ) */
@@ -928,7 +1056,8 @@ ddl_drop_one(struct parser *p, struct table *t)
 {
 	long long oid = (long long)t->object_id;
 
-	return (ddl_execf(p, "DROP TABLE \"%w.%w\"", t->schema, t->name) ||
+	return (ct_drop_table(p, t) || /* Change Tracking history */
+		    ddl_execf(p, "DROP TABLE \"%w.%w\"", t->schema, t->name) ||
 		    ddl_execf(p,
 			"DELETE FROM main.sim_objects WHERE object_id = %lld "
 			"OR parent_object_id = %lld",
@@ -958,6 +1087,7 @@ ddl_drop_table(struct parser *p)
 	char schema[129], name[129];
 	struct table *t;
 	int ifexists, rc;
+	int64_t oid;
 
 	ifexists = p_kw(p, "IF") && lex_is_kw(&p->lx->t[p->pos + 1], "EXISTS");
 	if (ifexists)
@@ -983,9 +1113,11 @@ ddl_drop_table(struct parser *p)
 			return (-1);
 		}
 		rc = ddl_drop_one(p, t);
+		oid = t->object_id;
 		catalog_table_free(t);
 		if (engine_write_end(p->s, rc == 0, p->err) == -1)
 			return (-1);
+		cdc_drop_source(p->s, oid); /* cdc_proc.c: its instances */
 	} while (p_accept_op(p, ","));
 	return (engine_send_done(p->s, 0, 0) == -1 ? -2 : 0);
 }
@@ -1016,24 +1148,18 @@ ddl_fill_default(
 	return (rc);
 }
 
-/* ALTER TABLE t ADD col ... */
+/* Errors 4901 and 2744 of ALTER TABLE ADD. */
 static int
-ddl_add_columns(struct parser *p, struct table *t)
+ddl_add_check(struct parser *p, struct table *t, struct tabledef *td)
 {
-	struct tabledef td;
-	struct sbuf b;
-	int i, colid, rc = -1;
 	int64_t rows;
+	int i;
 
-	memset(&td, 0, sizeof(td));
-	if (ddl_elements(p, &td, 0) == -1 ||
-	    ddl_computed_types(p, &td, t->name) == -1)
-		goto out;
 	rows =
 	    ddl_int(p, 0, "SELECT count(*) FROM \"%w.%w\"", t->schema, t->name);
-	for (i = 0; i < td.ncols; i++) {
-		if (td.cols[i].nullable == 0 && !td.cols[i].def && rows > 0 &&
-		    !td.cols[i].identity && !td.cols[i].rowversion) {
+	for (i = 0; i < td->ncols; i++) {
+		if (td->cols[i].nullable == 0 && !td->cols[i].def && rows > 0 &&
+		    !td->cols[i].identity && !td->cols[i].rowversion) {
 			sim_error_set(p->err, 4901, 16, 1,
 			    "ALTER TABLE only "
 			    "allows columns to be added that can contain "
@@ -1046,18 +1172,35 @@ ddl_add_columns(struct parser *p, struct table *t)
 			    "cannot be added to non-empty table '%s' because "
 			    "it "
 			    "does not satisfy these conditions.",
-			    td.cols[i].name, t->name);
-			goto out;
+			    td->cols[i].name, t->name);
+			return (-1);
 		}
-		if (td.cols[i].identity && t->has_identity) {
+		if (td->cols[i].identity && t->has_identity) {
 			sim_error_set(p->err, 2744, 16, 2,
 			    "Multiple identity "
 			    "columns specified for table '%s'. Only one "
 			    "identity column per table is allowed.",
 			    t->name);
-			goto out;
+			return (-1);
 		}
 	}
+	return (0);
+}
+
+/* ALTER TABLE t ADD col ... */
+static int
+ddl_add_columns(struct parser *p, struct table *t)
+{
+	struct tabledef td;
+	struct sbuf b;
+	int i, colid, rc = -1;
+
+	memset(&td, 0, sizeof(td));
+	if (ddl_elements(p, &td, 0) == -1 ||
+	    ddl_computed_types(p, &td, t->name) == -1)
+		goto out;
+	if (ddl_add_check(p, t, &td) == -1)
+		goto out;
 	if (engine_write_begin(p->s, p->err) == -1)
 		goto out;
 	sbuf_init(&b);
@@ -1097,6 +1240,8 @@ ddl_add_columns(struct parser *p, struct table *t)
 			    "object_id = "
 			    "%lld",
 			    (long long)t->object_id));
+	if (rc == 0)
+		rc = ddl_create_checks(p, t->schema, t->name, &td);
 	rc = engine_write_end(p->s, rc == 0, p->err);
 out:
 	tabledef_free(&td);
@@ -1156,6 +1301,17 @@ ddl_drop_constraint(struct parser *p, struct table *t, const char *name)
 		    p->err, 3728, 16, 1, "'%s' is not a constraint.", name);
 		return (-1);
 	}
+	if (ct_drop_constraint(p, t, kid) == -1) /* 3735 */
+		return (-1);
+	if (ddl_int(p, 0,
+		"SELECT type = 'C' FROM main.sim_objects WHERE "
+		"object_id = %lld",
+		(long long)kid))
+		return (ddl_execf(p,
+		    "DELETE FROM main.sim_objects WHERE "
+		    "object_id = %lld; DELETE FROM main.sim_checks WHERE "
+		    "object_id = %lld",
+		    (long long)kid, (long long)kid));
 	idx = (int)ddl_int(p, -1,
 	    "SELECT index_id FROM main.sim_indexes WHERE "
 	    "constraint_id = %lld",
@@ -1212,24 +1368,205 @@ ddl_alter_drop(struct parser *p, struct table *t)
 	return (engine_write_end(p->s, rc == 0, p->err));
 }
 
+/* Recreate the SQLite indexes of a table from its metadata. */
+static int
+ddl_reindex(struct parser *p, struct table *t)
+{
+	sqlite3_stmt *st;
+	char *sql, *fixed;
+	int rc = 0;
+
+	sql = sqlite3_mprintf(
+	    "SELECT 'CREATE ' || CASE WHEN i.is_unique THEN "
+	    "'UNIQUE ' ELSE '' END || 'INDEX \"%w.%w$' || replace(i.name, "
+	    "'\"', '\"\"') || '\" ON \"%w.%w\" (' || (SELECT "
+	    "group_concat('\"' || replace(c.name, '\"', '\"\"') || '\"' || "
+	    "CASE WHEN ic.is_descending_key THEN ' DESC' ELSE '' END, ', ') "
+	    "FROM (SELECT * FROM main.sim_index_columns ORDER BY key_ordinal) "
+	    "ic JOIN main.sim_columns c ON c.object_id = ic.object_id AND "
+	    "c.column_id = ic.column_id WHERE ic.object_id = i.object_id AND "
+	    "ic.index_id = i.index_id) || ')' FROM main.sim_indexes i WHERE "
+	    "i.object_id = %lld AND i.index_id > 0",
+	    t->schema, t->name, t->schema, t->name, (long long)t->object_id);
+	fixed = ddl_fix(p, sql);
+	sqlite3_free(sql);
+	if (sqlite3_prepare_v2(p->s->db, fixed, -1, &st, NULL) != SQLITE_OK) {
+		free(fixed);
+		return (engine_sqlite_error(p->s, p->err));
+	}
+	free(fixed);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			rc = ddl_exec(
+			    p, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return (rc);
+}
+
+/* Rebuild t with column ci of type nt (values converted). */
+static int
+ddl_rebuild(struct parser *p, struct table *t, int ci, struct sim_type *nt)
+{
+	struct coldef c;
+	struct sbuf cr, sel, cols;
+	char to[80], from[80], *q;
+	int i, rc;
+
+	sbuf_init(&cr);
+	sbuf_init(&sel);
+	sbuf_init(&cols);
+	q = sqlite3_mprintf(
+	    "CREATE TABLE \"%w.%w__new\" (", t->schema, t->name);
+	sbuf_add(&cr, q, strlen(q));
+	sqlite3_free(q);
+	for (i = 0; i < t->ncols; i++) {
+		memset(&c, 0, sizeof(c));
+		snprintf(c.name, sizeof(c.name), "%s", t->cols[i].c.name);
+		c.t = i == ci ? *nt : t->cols[i].c.type;
+		if (i > 0) {
+			sbuf_add(&cr, ", ", 2);
+			sbuf_add(&sel, ", ", 2);
+			sbuf_add(&cols, ", ", 2);
+		}
+		ddl_sqlite_coldecl(&c, &cr);
+		q = sqlite3_mprintf("\"%w\"", c.name);
+		sbuf_add(&cols, q, strlen(q));
+		sqlite3_free(q);
+		simtype_format(&t->cols[i].c.type, from, sizeof(from));
+		simtype_format(nt, to, sizeof(to));
+		q = i == ci ? sqlite3_mprintf("sim_assign(\"%w\", %Q, %Q, %Q, "
+					      "%Q)",
+				  c.name, to, from, t->name, c.name)
+			    : sqlite3_mprintf("\"%w\"", c.name);
+		sbuf_add(&sel, q, strlen(q));
+		sqlite3_free(q);
+	}
+	sbuf_add(&cr, ")", 2);
+	sbuf_add(&sel, "", 1);
+	sbuf_add(&cols, "", 1);
+	rc = ddl_exec(p, (char *)cr.data);
+	if (rc == 0)
+		rc = ddl_execf(p,
+		    "INSERT INTO \"%w.%w__new\" (rowid, %s) "
+		    "SELECT rowid, %s FROM \"%w.%w\"",
+		    t->schema, t->name, (char *)cols.data, (char *)sel.data,
+		    t->schema, t->name);
+	sbuf_free(&cr);
+	sbuf_free(&sel);
+	sbuf_free(&cols);
+	return (rc);
+}
+
+/* ALTER TABLE t ALTER COLUMN c type [NULL | NOT NULL] */
+static int
+ddl_alter_column(struct parser *p, struct table *t)
+{
+	struct sim_type nt;
+	char tname[64], tn[80];
+	int ci, nullable = 1, prec, scale, rc;
+
+	if (p_tok(p)->kind != LEX_IDENT && p_tok(p)->kind != LEX_QIDENT)
+		return (p_syntax(p));
+	for (ci = 0; ci < t->ncols; ci++)
+		if (strcasecmp(t->cols[ci].c.name, p_tok(p)->text) == 0)
+			break;
+	if (ci == t->ncols) {
+		sim_error_set(p->err, 4924, 16, 1,
+		    "ALTER TABLE ALTER COLUMN "
+		    "failed because column '%s' does not exist in table '%s'.",
+		    p_tok(p)->text, t->name);
+		return (-1);
+	}
+	p->pos++;
+	if (p_type(p, &nt, tname, sizeof(tname)) == -1)
+		return (-1);
+	if (p_accept_kw(p, "COLLATE"))
+		p->pos++;
+	if (p_accept_kw(p, "NOT")) {
+		if (p_expect_kw(p, "NULL") == -1)
+			return (-1);
+		nullable = 0;
+	} else
+		p_accept_kw(p, "NULL");
+	if (t->cols[ci].c.computed || t->cols[ci].c.identity ||
+	    t->cols[ci].rowversion ||
+	    ddl_int(p, 0,
+		"SELECT count(*) FROM "
+		"main.sim_index_columns WHERE object_id = %lld AND column_id = "
+		"%d",
+		(long long)t->object_id, t->cols[ci].column_id) > 0) {
+		sim_error_set(p->err, 5074, 16, 1,
+		    "The object '%s' is "
+		    "dependent on column '%s'.",
+		    t->name, t->cols[ci].c.name);
+		return (-1);
+	}
+	if (!nullable &&
+	    ddl_int(p, 0,
+		"SELECT count(*) FROM \"%w.%w\" WHERE "
+		"\"%w\" IS NULL",
+		t->schema, t->name, t->cols[ci].c.name) > 0) {
+		sim_error_set(p->err, 515, 16, 2,
+		    "Cannot insert the value NULL "
+		    "into column '%s', table '%s.%s.%s'; column does not allow "
+		    "nulls. UPDATE fails.",
+		    t->cols[ci].c.name, p->s->dbname, t->schema, t->name);
+		return (-1);
+	}
+	if (engine_write_begin(p->s, p->err) == -1)
+		return (-1);
+	simtype_format(&nt, tn, sizeof(tn));
+	ddl_precision(&nt, &prec, &scale);
+	rc = ddl_rebuild(p, t, ci, &nt);
+	if (rc == 0)
+		rc = ddl_execf(p, "DROP TABLE \"%w.%w\"", t->schema, t->name);
+	if (rc == 0)
+		rc = ddl_execf(p,
+		    "ALTER TABLE \"%w.%w__new\" RENAME TO "
+		    "\"%w.%w\"",
+		    t->schema, t->name, t->schema, t->name);
+	if (rc == 0)
+		rc = ddl_reindex(p, t);
+	if (rc == 0)
+		rc = ddl_execf(p,
+		    "UPDATE main.sim_columns SET type = %Q, "
+		    "system_type_id = %d, max_length = %d, precision = %d, "
+		    "scale = %d, is_nullable = %d WHERE object_id = %lld AND "
+		    "column_id = %d",
+		    tn, nt.id, nt.maxlen, prec, scale, nullable,
+		    (long long)t->object_id, t->cols[ci].column_id);
+	return (engine_write_end(p->s, rc == 0, p->err));
+}
+
 /* ALTER TABLE ... */
 static int
 ddl_alter_table(struct parser *p)
 {
-	char schema[129], name[129];
+	char schema[129], name[129], *src;
 	struct table *t;
-	int rc;
+	int rc, start = p->pos, cols = 0;
 
 	if (ddl_table_name(p, schema, name) == -1)
 		return (-1);
 	if ((t = catalog_table(p->s, schema, name, p->err)) == NULL)
 		return (-1);
-	if (p_accept_kw(p, "ADD"))
+	if ((p_kw(p, "ENABLE") || p_kw(p, "DISABLE")) &&
+	    lex_is_kw(&p->lx->t[p->pos + 1], "CHANGE_TRACKING"))
+		rc = ct_alter_table(p, t); /* ct.c */
+	else if (p_accept_kw(p, "ADD") && (cols = 1))
 		rc = ddl_add_columns(p, t);
-	else if (p_accept_kw(p, "DROP"))
+	else if (p_accept_kw(p, "DROP") && (cols = 1))
 		rc = ddl_alter_drop(p, t);
+	else if (p_accept_kw(p, "ALTER") && p_accept_kw(p, "COLUMN") &&
+	    (cols = 1))
+		rc = ddl_alter_column(p, t);
 	else
 		rc = p_syntax(p);
+	if (rc == 0 && cols) { /* cdc.c: cdc.ddl_history */
+		src = compile_source(p, start, p->pos);
+		cdc_ddl_notify(p->s, t, src);
+		free(src);
+	}
 	catalog_table_free(t);
 	if (rc == -1)
 		return (-1);
@@ -1370,6 +1707,8 @@ ddl_alter_database(struct parser *p)
 	}
 	if (p_expect_kw(p, "SET") == -1)
 		return (-1);
+	if (p_kw(p, "CHANGE_TRACKING"))
+		return (ct_alter_database(p, db)); /* ct.c */
 	if (p_accept_kw(p, "ALLOW_SNAPSHOT_ISOLATION"))
 		col = "allow_snapshot";
 	else if (p_accept_kw(p, "READ_COMMITTED_SNAPSHOT"))

@@ -37,6 +37,10 @@ struct writer {
 	struct sim_error *err;
 	sqlite3_stmt *ins;
 	sqlite3_stmt *comp; /* recompute computed columns */
+	sqlite3_stmt *check; /* CHECK constraints: failing index or NULL */
+	char (*cknames)[129];
+	char (*ckcols)[129];
+	int nchecks;
 	sqlite3_stmt **defs;
 	struct sim_type *deftypes;
 	int identcol;
@@ -130,6 +134,93 @@ writer_prepare_comp(struct writer *w)
 	return (rc);
 }
 
+/* Append one CHECK to the statement "SELECT CASE WHEN NOT (e) ...". */
+static int
+writer_add_check(struct writer *w, struct sbuf *b, const char *name,
+    const char *def, const char *col)
+{
+	struct sim_type ty;
+	char buf[40];
+
+	w->cknames = util_xrealloc(w->cknames, (w->nchecks + 1) * 129);
+	w->ckcols = util_xrealloc(w->ckcols, (w->nchecks + 1) * 129);
+	snprintf(w->cknames[w->nchecks], 129, "%s", name);
+	snprintf(w->ckcols[w->nchecks], 129, "%s", col ? col : "");
+	sbuf_add(b, " WHEN NOT (", 11);
+	if (compile_expr_text(w->s, w->t, def, b, &ty, w->err) == -1)
+		return (-1);
+	snprintf(buf, sizeof(buf), ") THEN %d", w->nchecks++);
+	sbuf_add(b, buf, strlen(buf));
+	return (0);
+}
+
+/*
+ * The CHECK constraints of the table as one statement over the row just
+ * written: it answers the index of the first failing constraint.
+ */
+static int
+writer_prepare_checks(struct writer *w)
+{
+	sqlite3_stmt *st;
+	struct sbuf b;
+	char sql[1000], *q;
+	int rc = 0;
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT o.name, c.definition, (SELECT "
+	    "name FROM \"%s\".sim_columns WHERE object_id = o.parent_object_id "
+	    "AND column_id = c.column_id) FROM \"%s\".sim_checks c JOIN "
+	    "\"%s\".sim_objects o USING (object_id) WHERE o.parent_object_id = "
+	    "?",
+	    w->t->db, w->t->db, w->t->db);
+	if ((st = engine_stmt_get(w->s, sql, NULL)) == NULL) /* cached */
+		return (0); /* a database without CHECK constraints */
+	sqlite3_bind_int64(st, 1, w->t->object_id);
+	sbuf_init(&b);
+	sbuf_add(&b, "SELECT CASE", 11);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+		rc = writer_add_check(w, &b,
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+	engine_stmt_put(w->s, st);
+	q = sqlite3_mprintf(" END FROM %s AS \"%w\" WHERE rowid = ?",
+	    w->t->sqlname, w->t->name);
+	sbuf_add(&b, q, strlen(q) + 1);
+	sqlite3_free(q);
+	if (rc == 0 && w->nchecks > 0 &&
+	    sqlite3_prepare_v2(w->s->db, (char *)b.data, -1, &w->check, NULL) !=
+		SQLITE_OK)
+		rc = engine_sqlite_error(w->s, w->err);
+	sbuf_free(&b);
+	return (rc);
+}
+
+/* Error 547 when the written row fails a CHECK constraint. */
+static int
+writer_check(struct writer *w, sqlite3_int64 rowid, const char *op)
+{
+	int k = -1;
+
+	if (w->check == NULL)
+		return (0);
+	sqlite3_bind_int64(w->check, 1, rowid);
+	if (sqlite3_step(w->check) == SQLITE_ROW &&
+	    sqlite3_column_type(w->check, 0) != SQLITE_NULL)
+		k = sqlite3_column_int(w->check, 0);
+	sqlite3_reset(w->check);
+	if (k < 0 || k >= w->nchecks)
+		return (0);
+	sim_error_set(w->err, 547, 16, 0,
+	    "The %s statement conflicted with "
+	    "the CHECK constraint \"%s\". The conflict occurred in database "
+	    "\"%s\", table \"%s.%s\"%s%s%s.",
+	    op, w->cknames[k], w->s->dbname, w->t->schema, w->t->name,
+	    w->ckcols[k][0] ? ", column '" : "", w->ckcols[k],
+	    w->ckcols[k][0] ? "'" : "");
+	return (-1);
+}
+
 /* Load the identity state of the table. */
 static void
 writer_identity(struct writer *w)
@@ -195,7 +286,7 @@ writer_open(struct writer *w, struct sim_session *s, struct table *t,
 		return (-1);
 	if (t->has_computed && writer_prepare_comp(w) == -1)
 		return (-1);
-	return (0);
+	return (writer_prepare_checks(w));
 }
 
 /* Save counters and release the writer. */
@@ -221,6 +312,9 @@ writer_close(struct writer *w, int ok)
 		catalog_meta_set(w->s->db, w->t->db, "dbts", w->dbts);
 	engine_stmt_put(w->s, w->ins);
 	sqlite3_finalize(w->comp);
+	sqlite3_finalize(w->check);
+	free(w->cknames);
+	free(w->ckcols);
 	for (i = 0; i < w->t->ncols; i++)
 		sqlite3_finalize(w->defs[i]);
 	free(w->defs);
@@ -532,7 +626,9 @@ writer_insert(struct writer *w, struct simval *vals, const int *given)
 		dml_bind(w->ins, i + 1, &vals[i]);
 	if (writer_step(w, w->ins, vals) == -1)
 		return (-1);
-	if (writer_recompute(w, sqlite3_last_insert_rowid(w->s->db)) == -1)
+	if (writer_recompute(w, sqlite3_last_insert_rowid(w->s->db)) == -1 ||
+	    writer_check(w, sqlite3_last_insert_rowid(w->s->db), "INSERT") ==
+		-1)
 		return (-1);
 	if (writer_hooked(w))
 		engine_change_add(w->s, w->t, 'I',
@@ -1080,49 +1176,138 @@ dml_update_dup(
 	return (rc);
 }
 
+/*
+ * Apply the new values of row k (before: its image, owned).  Returns 0,
+ * -1 with the error set, or 1 for a unique key conflict (error not set:
+ * sqlite3_errmsg() still names it for dml_update_dup()).
+ */
+static int
+dml_update_one(struct parser *p, struct dmlsrc *d, struct writer *w,
+    struct rowset *r, size_t k, sqlite3_stmt *st, int rvcol,
+    struct simval *before)
+{
+	struct simval rv;
+	int i, rc;
+
+	for (i = 0; i < d->nset; i++)
+		dml_bind(st, i + 1, &r->vals[k * d->nset + i]);
+	memset(&rv, 0, sizeof(rv));
+	if (rvcol >= 0) {
+		writer_rowversion(w, &rv);
+		dml_bind(st, d->nset + 1, &rv);
+	}
+	sqlite3_bind_int64(st, d->nset + 2, r->rowid[k]);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	simval_free(&rv);
+	if (rc != SQLITE_DONE) {
+		writer_image_free(w, before);
+		if ((sqlite3_extended_errcode(p->s->db) & 0xff) ==
+		    SQLITE_CONSTRAINT)
+			return (1);
+		return (engine_sqlite_error(p->s, p->err));
+	}
+	rc = writer_recompute(w, r->rowid[k]);
+	if (rc == 0)
+		rc = writer_check(w, r->rowid[k], "UPDATE");
+	if (writer_hooked(w))
+		engine_change_add(w->s, w->t, 'U', r->rowid[k], before,
+		    writer_image(w, r->rowid[k]));
+	else
+		writer_image_free(w, before);
+	w->rows++;
+	return (rc);
+}
+
+/* "UPDATE t SET <the SET columns> = NULL WHERE rowid = ?" */
+static sqlite3_stmt *
+dml_update_nulls(struct parser *p, struct dmlsrc *d)
+{
+	struct sbuf b;
+	sqlite3_stmt *st;
+	char *q;
+	int i;
+
+	sbuf_init(&b);
+	q = sqlite3_mprintf("UPDATE %s SET ", d->target->sqlname);
+	sbuf_add(&b, q, strlen(q));
+	sqlite3_free(q);
+	for (i = 0; i < d->nset; i++) {
+		q = sqlite3_mprintf("%s\"%w\" = NULL", i ? ", " : "",
+		    d->target->cols[d->setcols[i]].c.name);
+		sbuf_add(&b, q, strlen(q));
+		sqlite3_free(q);
+	}
+	sbuf_add(&b, " WHERE rowid = ?", 17);
+	st = engine_stmt_get(p->s, (char *)b.data, p->err);
+	sbuf_free(&b);
+	return (st);
+}
+
+/*
+ * SQLite checks unique keys row by row, SQL Server at the end of the
+ * statement: when a row's new key is still held by a row yet to be
+ * updated ("set id = id + 1", swaps), the rows from k on first get
+ * NULL in the columns SET (SQLite's unique indexes let NULLs repeat;
+ * dml.c enforces NOT NULL itself), then their new values, so that
+ * only a real duplicate still conflicts.
+ */
+static int
+dml_update_rest(struct parser *p, struct dmlsrc *d, struct writer *w,
+    struct rowset *r, size_t k0, sqlite3_stmt *st, int rvcol)
+{
+	struct simval **pre;
+	sqlite3_stmt *nul;
+	size_t k;
+	int rc = 0;
+
+	if ((nul = dml_update_nulls(p, d)) == NULL)
+		return (-1);
+	pre = util_xmalloc((r->n - k0 + 1) * sizeof(*pre));
+	memset(pre, 0, (r->n - k0 + 1) * sizeof(*pre));
+	for (k = k0; k < r->n && rc == 0; k++) {
+		pre[k - k0] =
+		    writer_hooked(w) ? writer_image(w, r->rowid[k]) : NULL;
+		sqlite3_bind_int64(nul, 1, r->rowid[k]);
+		if (sqlite3_step(nul) != SQLITE_DONE)
+			rc = engine_sqlite_error(p->s, p->err);
+		sqlite3_reset(nul);
+	}
+	engine_stmt_put(p->s, nul);
+	for (k = k0; k < r->n && rc == 0; k++) {
+		rc = dml_update_one(p, d, w, r, k, st, rvcol, pre[k - k0]);
+		pre[k - k0] = NULL;
+		if (rc == 1)
+			rc = dml_update_dup(
+			    w, r->rowid[k], d, &r->vals[k * d->nset]);
+	}
+	for (k = k0; k < r->n; k++)
+		writer_image_free(w, pre[k - k0]);
+	free(pre);
+	return (rc);
+}
+
 /* Apply collected new values row by row. */
 static int
 dml_apply_updates(
     struct parser *p, struct dmlsrc *d, struct writer *w, struct rowset *r)
 {
-	struct simval rv, *before = NULL;
+	struct simval *before;
 	sqlite3_stmt *st;
 	size_t k;
-	int i, rvcol, rc = 0;
+	int rvcol, rc = 0;
 
 	if ((st = dml_update_stmt(p, d, &rvcol)) == NULL)
 		return (-1);
 	for (k = 0; k < r->n && rc == 0; k++) {
-		for (i = 0; i < d->nset; i++)
-			dml_bind(st, i + 1, &r->vals[k * d->nset + i]);
-		memset(&rv, 0, sizeof(rv));
-		if (rvcol >= 0) {
-			writer_rowversion(w, &rv);
-			dml_bind(st, d->nset + 1, &rv);
-		}
-		sqlite3_bind_int64(st, d->nset + 2, r->rowid[k]);
 		before = writer_hooked(w) ? writer_image(w, r->rowid[k]) : NULL;
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		simval_free(&rv);
-		if (rc != SQLITE_DONE) {
-			rc = (sqlite3_extended_errcode(p->s->db) & 0xff) ==
-				SQLITE_CONSTRAINT
-			    ? dml_update_dup(
-				  w, r->rowid[k], d, &r->vals[k * d->nset])
-			    : engine_sqlite_error(p->s, p->err);
-			writer_image_free(w, before);
-			before = NULL;
-			break;
-		}
-		rc = writer_recompute(w, r->rowid[k]);
-		if (writer_hooked(w))
-			engine_change_add(w->s, w->t, 'U', r->rowid[k], before,
-			    writer_image(w, r->rowid[k]));
-		else
-			writer_image_free(w, before);
-		before = NULL;
-		w->rows++;
+		if ((rc = dml_update_one(p, d, w, r, k, st, rvcol, before)) !=
+		    1)
+			continue;
+		rc = k + 1 < r->n
+		    ? dml_update_rest(p, d, w, r, k, st, rvcol)
+		    : dml_update_dup(w, r->rowid[k], d, &r->vals[k * d->nset]);
+		break;
 	}
 	engine_stmt_put(p->s, st);
 	return (rc);
@@ -1152,8 +1337,12 @@ dml_update(struct parser *p)
 	rc = writer_open(&w, p->s, d.target, p->err);
 	if (rc == 0)
 		rc = dml_collect(p, &d, &w, &r);
+	p->s->stmt_setcols = d.setcols; /* for the row changes */
+	p->s->stmt_nset = d.nset;
 	if (rc == 0)
 		rc = dml_apply_updates(p, &d, &w, &r);
+	p->s->stmt_setcols = NULL;
+	p->s->stmt_nset = 0;
 	writer_close(&w, rc == 0);
 	rowset_free(&r, nset);
 	dmlsrc_free(&d);
@@ -1222,7 +1411,8 @@ dml_truncate(struct parser *p)
 	if (p_expect_kw(p, "TABLE") == -1 ||
 	    (t = dml_target(p, "DELETE")) == NULL)
 		return (-1);
-	if (engine_write_begin(p->s, p->err) == -1) {
+	if ((!p->s->dry && cdc_truncate_check(p->s, t, p->err) == -1) ||
+	    engine_write_begin(p->s, p->err) == -1) { /* cdc_proc.c: 4711 */
 		catalog_table_free(t);
 		return (-1);
 	}
@@ -1233,6 +1423,8 @@ dml_truncate(struct parser *p)
 	    ? 0
 	    : engine_sqlite_error(p->s, p->err);
 	sqlite3_free(sql);
+	if (rc == 0)
+		rc = ct_truncate(p->s, t, p->err); /* Change Tracking */
 	catalog_table_free(t);
 	if (engine_write_end(p->s, rc == 0, p->err) == -1 || rc == -1)
 		return (-1);

@@ -47,6 +47,11 @@
  * with the list inside the SQLite write transaction, just before COMMIT,
  * so that side tables written by the hook commit atomically with the
  * data.  TRUNCATE TABLE records no row changes (CT treats it apart).
+ * Hooks chain: Change Tracking (ct.c, ct_query.c) installs its own at
+ * engine_open(); each change also carries its statement, UPDATE's SET
+ * columns and the WITH CHANGE_TRACKING_CONTEXT value.  Change Data
+ * Capture (cdc.c: log and capture/cleanup thread, cdc_proc.c:
+ * sys.sp_cdc_*, cdc_query.c: the query functions) installs the next.
  */
 
 #include <sys/types.h>
@@ -268,6 +273,8 @@ engine_open(const struct sim_options *opt, struct sim_error *err)
 		return (NULL);
 	}
 	sqlite3_close(m);
+	ct_init(srv);
+	cdc_start(srv, opt->cdc_polling_interval_ms);
 	return (srv);
 }
 
@@ -277,6 +284,8 @@ engine_close(struct sim_server *srv)
 {
 	if (srv == NULL)
 		return;
+	cdc_stop(srv);
+	ct_fini(srv);
 	pthread_mutex_destroy(&srv->mtx);
 	free(srv->dir);
 	free(srv->sa_password);
@@ -684,6 +693,8 @@ engine_session_free(struct sim_session *s)
 		simval_free(&s->vars[i].value);
 	free(s->vars);
 	free(s->predecl);
+	engine_changes_drop(s, 0);
+	free(s->changes);
 	for (i = 0; i < s->npreps; i++) {
 		free(s->preps[i].decl);
 		free(s->preps[i].stmt);
@@ -813,12 +824,23 @@ engine_dry_stop(struct sim_session *s, struct sim_error *err)
 	return (-1);
 }
 
-/* Install the commit hook (Change Tracking / CDC, a later issue). */
+/*
+ * Install a commit hook (Change Tracking, CDC): hooks chain, each runs
+ * in installation order; commit_hook stays non-NULL once any is in.
+ */
 void
 engine_set_commit_hook(struct sim_server *srv, engine_commit_hook fn)
 {
+	int i;
+
 	pthread_mutex_lock(&srv->mtx);
-	srv->commit_hook = fn;
+	for (i = 0; i < srv->nhooks; i++)
+		if (srv->hooks[i] == fn)
+			break;
+	if (i == srv->nhooks && srv->nhooks < 4)
+		srv->hooks[srv->nhooks++] = fn;
+	if (srv->commit_hook == NULL)
+		srv->commit_hook = fn;
 	pthread_mutex_unlock(&srv->mtx);
 }
 
@@ -840,6 +862,22 @@ engine_change_add(struct sim_session *s, const struct table *t, int op,
 	c->ncols = t->ncols;
 	c->before = before;
 	c->after = after;
+	c->stmt = s->stmt_mark;
+	c->nset = 0;
+	c->setcols = NULL;
+	if (op == 'U' && s->stmt_nset > 0) {
+		c->setcols = util_xmalloc(s->stmt_nset * sizeof(int));
+		memcpy(c->setcols, s->stmt_setcols, s->stmt_nset * sizeof(int));
+		c->nset = s->stmt_nset;
+	}
+	memset(&c->context, 0, sizeof(c->context));
+	c->context.kind = SQLITE_NULL;
+	if (s->ct_context.kind == SQLITE_BLOB) {
+		c->context.kind = SQLITE_BLOB;
+		c->context.len = s->ct_context.len;
+		c->context.p = util_xmalloc(s->ct_context.len + 1);
+		memcpy(c->context.p, s->ct_context.p, s->ct_context.len);
+	}
 }
 
 /* Forget the changes from index from on (rollback of a statement). */
@@ -857,6 +895,8 @@ engine_changes_drop(struct sim_session *s, int from)
 		}
 		free(s->changes[i].before);
 		free(s->changes[i].after);
+		free(s->changes[i].setcols);
+		simval_free(&s->changes[i].context);
 	}
 	if (from < s->nchanges)
 		s->nchanges = from;
@@ -868,11 +908,14 @@ engine_changes_drop(struct sim_session *s, int from)
 static int
 engine_run_hook(struct sim_session *s, struct sim_error *err)
 {
-	engine_commit_hook fn = s->srv->commit_hook;
+	int i;
 
-	if (fn == NULL || s->nchanges == 0)
+	if (s->srv->commit_hook == NULL || s->nchanges == 0)
 		return (0);
-	return (fn(s, s->changes, s->nchanges, err));
+	for (i = 0; i < s->srv->nhooks; i++)
+		if (s->srv->hooks[i](s, s->changes, s->nchanges, err) == -1)
+			return (-1);
+	return (0);
 }
 
 /* Start a writing statement: write lock plus statement savepoint. */
@@ -1374,6 +1417,12 @@ engine_skip_stmt(struct parser *p)
 	}
 	if (t->kind == LEX_EOF)
 		return (0);
+	if (lex_is_kw(t, "WITH") &&
+	    lex_is_kw(&p->lx->t[p->pos + 1], "CHANGE_TRACKING_CONTEXT")) {
+		p->pos += 2; /* (@ctx), then the DML statement */
+		engine_skip_simple(p, NULL);
+		return (engine_skip_stmt(p));
+	}
 	if (lex_is_kw(t, "IF") || lex_is_kw(t, "WHILE")) {
 		p->pos++;
 		engine_skip_simple(p, NULL);
@@ -1442,7 +1491,8 @@ static int
 engine_compile_error(int number)
 {
 	return (number == 102 || number == 156 || number == 113 ||
-	    number == 195 || number == 174 || number == 137 || number == 134);
+	    number == 195 || number == 174 || number == 137 || number == 134 ||
+	    number == 22105);
 }
 
 /*
@@ -1580,6 +1630,9 @@ engine_exec_stmt(struct parser *p)
 		    (lex_is_kw(&p->lx->t[p->pos + 1], "TRAN") ||
 			lex_is_kw(&p->lx->t[p->pos + 1], "TRANSACTION")))))
 		return (engine_dry_stop(p->s, p->err));
+	if (lex_is_kw(t, "WITH") &&
+	    lex_is_kw(&p->lx->t[p->pos + 1], "CHANGE_TRACKING_CONTEXT"))
+		return (ct_stmt_context(p));
 	if (lex_is_kw(t, "SELECT") || lex_is_op(t, "(") || lex_is_kw(t, "WITH"))
 		return (engine_stmt_select(p));
 	if (lex_is_kw(t, "INSERT"))

@@ -57,6 +57,10 @@ struct rowchange {
 	int ncols;
 	struct simval *before;
 	struct simval *after;
+	int stmt; /* changes of one statement share it */
+	int nset; /* UPDATE: the columns SET (table index, SET order) */
+	int *setcols;
+	struct simval context; /* WITH CHANGE_TRACKING_CONTEXT, or NULL */
 };
 
 /*
@@ -87,6 +91,8 @@ struct sim_server {
 	pthread_mutex_t mtx;
 	int next_spid;
 	engine_commit_hook commit_hook; /* NULL: row changes not kept */
+	engine_commit_hook hooks[4]; /* all installed, run in order */
+	int nhooks;
 	uint64_t next_tran;
 };
 
@@ -154,6 +160,9 @@ struct sim_session {
 	struct rowchange *changes; /* this transaction's, for commit_hook */
 	int nchanges;
 	int stmt_mark; /* nchanges when the statement began */
+	const int *stmt_setcols; /* UPDATE being applied: its SET columns */
+	int stmt_nset;
+	struct simval ct_context; /* WITH CHANGE_TRACKING_CONTEXT value */
 	int nret;
 	int has_identity;
 	int64_t identity;
@@ -353,5 +362,54 @@ int dml_stream_select(struct parser *, struct cquery *);
 /* rpc.c */
 int rpc_exec(struct sim_session *, const char *, struct sim_param *, int);
 int rpc_insert_bulk(struct parser *);
+
+/* ct.c (Change Tracking) */
+void ct_init(struct sim_server *);
+void ct_fini(struct sim_server *);
+int ct_stmt_context(struct parser *);
+int ct_truncate(struct sim_session *, struct table *, struct sim_error *);
+int ct_alter_database(struct parser *, const char *);
+int ct_alter_table(struct parser *, struct table *);
+int ct_drop_table(struct parser *, struct table *);
+int ct_drop_constraint(struct parser *, struct table *, int64_t);
+int ct_proc(struct sim_session *, const char *, struct sim_param *, int);
+void ct_master_sync(struct sim_session *);
+int ct_db_is_enabled(struct sim_session *, const char *);
+int ct_tracked(struct sim_session *, const char *, int64_t, int *);
+int ct_table_keys(struct sim_session *, const struct table *, int *, int);
+int64_t ct_current_version(struct sim_session *, const char *);
+
+/* ct_query.c (Change Tracking: CHANGETABLE and the CT functions) */
+int ct_compile_from(struct parser *, struct sbuf *, struct table **, char *);
+int ct_register_functions(struct sim_session *);
+
+/* cdc.c (Change Data Capture: log, capture and cleanup jobs) */
+void cdc_start(struct sim_server *, long);
+void cdc_stop(struct sim_server *);
+int cdc_active(void);
+int cdc_commit(
+    struct sim_session *, const struct rowchange *, int, struct sim_error *);
+int cdc_db_enabled(const char *);
+int cdc_scan_now(const char *, int, int, struct sim_error *);
+void cdc_registry_update(struct sim_session *, int);
+void cdc_ddl_notify(struct sim_session *, const struct table *, const char *);
+const char *const *cdc_db_ddl(int);
+void cdc_lsn_next(struct sim_session *, unsigned char *);
+void cdc_lsn_make(uint64_t, unsigned char *);
+void cdc_lsn_text(const unsigned char *, char *, size_t);
+void cdc_now_datetime(char *, size_t, int64_t);
+
+/* cdc_proc.c (Change Data Capture: sys.sp_cdc_*) */
+int cdc_exec_proc(struct sim_session *, const char *, struct sim_param *, int);
+void cdc_drop_source(struct sim_session *, int64_t);
+int cdc_propagate_types(struct sim_session *, const struct table *);
+int cdc_truncate_check(
+    struct sim_session *, const struct table *, struct sim_error *);
+
+/* cdc_query.c (Change Data Capture: query functions) */
+int cdc_register_functions(struct sim_session *);
+int cdc_function(
+    const char *, int, char *, size_t, struct sim_type *, struct sim_error *);
+int cdc_compile_from(struct parser *, struct sbuf *, struct table **, char *);
 
 #endif /* ENGINE_H */

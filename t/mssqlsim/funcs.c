@@ -1022,8 +1022,9 @@ fn_databasepropertyex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		    ctx, "SQL_Latin1_General_CP1_CI_AS", -1, SQLITE_STATIC);
 	else if (strcasecmp(p, "Version") == 0)
 		sqlite3_result_int(ctx, 904);
-	else if (strcasecmp(p, "IsChangeTrackingEnabled") == 0 ||
-	    strcasecmp(p, "IsAutoClose") == 0 ||
+	else if (strcasecmp(p, "IsChangeTrackingEnabled") == 0)
+		sqlite3_result_int(ctx, ct_db_is_enabled(s, db));
+	else if (strcasecmp(p, "IsAutoClose") == 0 ||
 	    strcasecmp(p, "IsAutoShrink") == 0)
 		sqlite3_result_int(ctx, 0);
 }
@@ -1231,5 +1232,7 @@ catalog_register_functions(struct sim_session *s)
 			ud, fns[i].fn, NULL, NULL) != SQLITE_OK)
 			return (-1);
 	}
-	return (0);
+	if (cdc_register_functions(s) == -1) /* CDC */
+		return (-1);
+	return (ct_register_functions(s)); /* Change Tracking */
 }

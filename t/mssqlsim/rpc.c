@@ -351,6 +351,10 @@ rpc_exec(
 		rc = rpc_prepared(s, name, a, n);
 	else if (strcasecmp(name, "sp_addrolemember") == 0)
 		rc = rpc_addrolemember(s, a, n);
+	else if ((rc = ct_proc(s, fullname, a, n)) != 1)
+		; /* ct.c: sim.advance_clock, sp_flush_CT_... */
+	else if ((rc = cdc_exec_proc(s, name, a, n)) != 1)
+		; /* cdc_proc.c: sys.sp_cdc_* */
 	else {
 		sim_error_set(&s->err, 2812, 16, 62,
 		    "Could not find stored procedure '%s'.", fullname);

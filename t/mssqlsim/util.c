@@ -271,8 +271,8 @@ util_put_utf8(struct sbuf *b, uint32_t cp)
  * the byte count is odd.
  */
 int
-util_ucs2_to_utf8(const unsigned char *p, size_t len, char **out,
-    size_t *outlen)
+util_ucs2_to_utf8(
+    const unsigned char *p, size_t len, char **out, size_t *outlen)
 {
 	struct sbuf b;
 	size_t i;
@@ -332,8 +332,8 @@ util_get_u16be(const unsigned char *p)
 
 /* Fill a struct sim_error. */
 void
-sim_error_set(struct sim_error *e, int number, int class, int state,
-    const char *fmt, ...)
+sim_error_set(
+    struct sim_error *e, int number, int class, int state, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -359,7 +359,8 @@ sim_error_from_sqlite(const char *text, struct sim_error *e)
 	if (text == NULL || strncmp(text, "SIMERR ", 7) != 0)
 		return (-1);
 	if (sscanf(text + 7, "%d %d %d %n", &number, &class, &state, &off) !=
-	    3 || off == 0)
+		3 ||
+	    off == 0)
 		return (-1);
 	sim_error_set(e, number, class, state, "%s", text + 7 + off);
 	return (0);
@@ -376,8 +377,8 @@ sim_sqlite_error(sqlite3_context *ctx, int number, int class, int state,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof(full), "SIMERR %d %d %d %s", number, class,
-	    state, msg);
+	snprintf(full, sizeof(full), "SIMERR %d %d %d %s", number, class, state,
+	    msg);
 	sqlite3_result_error(ctx, full, -1);
 }
 
@@ -407,9 +408,9 @@ simval_from_sqlite(struct simval *v, sqlite3_value *sv)
 		break;
 	case SQLITE_TEXT:
 	case SQLITE_BLOB:
-		p = v->kind == SQLITE_TEXT ?
-		    (const void *)sqlite3_value_text(sv) :
-		    sqlite3_value_blob(sv);
+		p = v->kind == SQLITE_TEXT
+		    ? (const void *)sqlite3_value_text(sv)
+		    : sqlite3_value_blob(sv);
 		v->len = sqlite3_value_bytes(sv);
 		v->p = util_xmalloc(v->len + 1);
 		if (v->len != 0)
