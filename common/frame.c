@@ -458,10 +458,11 @@ frame_pack_start(
 	msgpack_packer pk;
 
 	frame_pack_begin(&wb, &pk);
-	msgpack_pack_array(&pk, 3);
+	msgpack_pack_array(&pk, 4);
 	msgpack_pack_unsigned_int(&pk, m->phase);
 	frame_pack_bytes(&pk, m->cursor, m->cursorlen);
 	frame_pack_key(&pk, &m->key);
+	msgpack_pack_uint32(&pk, m->flags);
 	return (frame_pack_end(&wb, FRAME_START, peerid, pid, lenp));
 }
 
@@ -1181,7 +1182,7 @@ int
 frame_decode_start(const struct frame *f, struct frame_start *m, char **cause)
 {
 	struct frame_rd rd;
-	uint64_t phase;
+	uint64_t phase, flags = 0;
 	size_t n;
 	int rc;
 
@@ -1189,7 +1190,7 @@ frame_decode_start(const struct frame *f, struct frame_start *m, char **cause)
 	if (frame_decode_begin(f, FRAME_START, &rd, cause) != 0)
 		return (-1);
 	m->body = frame_copy_body(f, &rd);
-	rc = frame_rd_array(&rd, 3, 3, &n, "body");
+	rc = frame_rd_array(&rd, 4, 4, &n, "body");
 	if (rc == 0)
 		rc = frame_rd_uint(&rd, FRAME_PHASE_MAX, &phase, "phase");
 	if (rc == 0)
@@ -1198,7 +1199,14 @@ frame_decode_start(const struct frame *f, struct frame_start *m, char **cause)
 	if (rc == 0)
 		rc = frame_rd_key(&rd, &m->key);
 	if (rc == 0)
+		rc = frame_rd_uint(&rd, UINT32_MAX, &flags, "flags");
+	if (rc == 0 && (flags & ~(uint64_t)FRAME_START_FLAGS) != 0)
+		rc = frame_rd_fail(
+		    &rd, "unknown flags %#llx", (unsigned long long)flags);
+	if (rc == 0) {
 		m->phase = phase;
+		m->flags = (uint32_t)flags;
+	}
 	if (frame_decode_end(&rd, FRAME_START, rc, cause) != 0) {
 		frame_start_free(m);
 		return (-1);

@@ -56,7 +56,7 @@
 #include <stdint.h>
 
 /* Protocol version, exchanged in FRAME_HELLO. */
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 
 #define FRAME_HEADER_SIZE 16
 #define FRAME_MAX_SIZE (64U * 1024 * 1024) /* header + body */
@@ -98,9 +98,13 @@ enum frame_type {
  * binding_id must equal hdr.peerid.
  *
  * FRAME_START, supervisor -> worker, answer to HELLO: resume state:
- *	[uint phase, bin cursor, nil | array last_key]
+ *	[uint phase, bin cursor, nil | array last_key, uint flags]
  * phase is enum frame_phase; cursor is empty for a fresh table; last_key
  * holds the values of the last backfilled primary key, in key order.
+ * flags is a set of FRAME_START_*: with FRAME_START_ONCE (run --once)
+ * the worker reads the source position (CT version, max LSN) once when
+ * it starts, captures up to it (finishing a backfill first), sends a
+ * WATERMARK (and BACKFILL_DONE when a backfill ended) and exits 0.
  *
  * FRAME_STOP, supervisor -> worker: send what is buffered, then exit 0:
  *	[]
@@ -144,6 +148,10 @@ enum frame_type {
  * more events:
  *	[uint events]  (1 <= events <= UINT32_MAX)
  */
+
+/* FRAME_START flags. */
+#define FRAME_START_ONCE 0x1 /* stop at the position read at start */
+#define FRAME_START_FLAGS (FRAME_START_ONCE)
 
 /* Phase of a table, in FRAME_START and in the state file. */
 enum frame_phase {

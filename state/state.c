@@ -2,9 +2,10 @@
  * The supervisor's durable state: one SQLite file.
  *
  * What it holds: one row per bound table (its id, mode, phase, the
- * worker's resumable cursor, the last backfilled key, counters and the
- * last failure) and one row for the output (the seq of the last emitted
- * event and the byte offset of the output file after it).
+ * worker's resumable cursor, the last backfilled key, the highest
+ * position already emitted, counters and the last failure) and one row
+ * for the output (the seq of the last emitted event and the byte offset
+ * of the output file after it).
  *
  * When it is durable: only at state_commit().  The supervisor works in
  * rounds: it merges the events of its workers up to the lowest
@@ -93,7 +94,8 @@ struct state {
 
 #define STATE_TABLE_COLUMNS \
 	"table_id, binding, mode, phase, cursor, backfill_key, " \
-	"rows_backfilled, restarts, last_error, failed_reason, updated_at"
+	"rows_backfilled, restarts, last_error, failed_reason, updated_at, " \
+	"released"
 #define STATE_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 static const char *state_sql[STATE_NSTMTS] = {
@@ -103,15 +105,16 @@ static const char *state_sql[STATE_NSTMTS] = {
 	"SELECT " STATE_TABLE_COLUMNS " FROM tables ORDER BY binding",
 	/* STATE_STMT_PUT */
 	"INSERT INTO tables (binding, mode, phase, cursor, backfill_key, "
-	"rows_backfilled, restarts, last_error, failed_reason, updated_at) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " STATE_NOW ") "
+	"rows_backfilled, restarts, last_error, failed_reason, updated_at, "
+	"released) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " STATE_NOW ", ?10) "
 	"ON CONFLICT (binding) DO UPDATE SET mode = excluded.mode, "
 	"phase = excluded.phase, cursor = excluded.cursor, "
 	"backfill_key = excluded.backfill_key, "
 	"rows_backfilled = excluded.rows_backfilled, "
 	"restarts = excluded.restarts, last_error = excluded.last_error, "
 	"failed_reason = excluded.failed_reason, "
-	"updated_at = excluded.updated_at",
+	"updated_at = excluded.updated_at, released = excluded.released",
 	/* STATE_STMT_PUT_ID */
 	"SELECT table_id, updated_at FROM tables WHERE binding = ?1",
 	/* STATE_STMT_REMOVE */
@@ -149,6 +152,12 @@ static const char *state_migrations[STATE_SCHEMA_VERSION] = {
 	" updated_at TEXT NOT NULL);"
 	"INSERT INTO output (id, seq, byte_offset, updated_at)"
 	" VALUES (1, 0, 0, " STATE_NOW ");",
+	/*
+	 * 1 -> 2: the highest position of each table already emitted, so
+	 * that a restart drops what the workers send again below it
+	 * (supervisor.c).
+	 */
+	"ALTER TABLE tables ADD COLUMN released BLOB;",
 };
 
 static int state_fail(struct state *, char **, const char *);
@@ -509,6 +518,7 @@ state_table_read(sqlite3_stmt *stmt)
 	t->last_error = state_column_text(stmt, 8);
 	t->failed_reason = state_column_text(stmt, 9);
 	t->updated_at = state_column_text(stmt, 10);
+	t->released = state_column_blob(stmt, 11, &t->releasedlen);
 	return (t);
 }
 
@@ -608,6 +618,7 @@ state_table_put(struct state *st, struct state_table *t, char **cause)
 	sqlite3_bind_int64(stmt, 7, t->restarts);
 	state_bind_text(stmt, 8, t->last_error);
 	state_bind_text(stmt, 9, t->failed_reason);
+	state_bind_blob(stmt, 10, t->released, t->releasedlen);
 	if (state_step_done(st, stmt, cause) != 0)
 		return (-1);
 	if ((stmt = state_stmt(st, STATE_STMT_PUT_ID, cause)) == NULL)
@@ -658,6 +669,7 @@ state_table_free(struct state_table *t)
 	free(t->binding);
 	free(t->cursor);
 	free(t->backfill_key);
+	free(t->released);
 	free(t->last_error);
 	free(t->failed_reason);
 	free(t->updated_at);

@@ -9,7 +9,7 @@
 #include "common.h"
 
 /* Version of the state file's schema (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 /* state_open() flags. */
 #define STATE_READONLY 0x1 /* another process: status, verify */
@@ -27,6 +27,8 @@ struct state_table {
 	size_t cursorlen;
 	uint8_t *backfill_key; /* frame_values_pack(), or NULL */
 	size_t backfill_keylen;
+	uint8_t *released; /* highest position emitted, or NULL */
+	size_t releasedlen;
 	uint64_t rows_backfilled;
 	uint32_t restarts;
 	char *last_error; /* or NULL */

@@ -29,6 +29,9 @@ static const struct cmd_entry cmd_table[] = {
 	{ "config-test", cmd_config_test,
 	    "config-test -c FILE   validate FILE and print the effective "
 	    "settings" },
+	{ "run", cmd_run,
+	    "run -c FILE [--once]   capture changes (--once: up to the "
+	    "source position at start, then exit)" },
 	{ "verify", cmd_verify,
 	    "verify -c FILE [TABLE...]   compare source tables and replica" },
 };
@@ -100,4 +103,16 @@ cmd_config_test(struct cmd_opts *opts)
 	    PACKAGE_NAME, opts->config_path);
 	config_free(cfg);
 	return (0);
+}
+
+/* Run the daemon (supervisor.c); no operands. */
+int
+cmd_run(struct cmd_opts *opts)
+{
+	if (opts->argc != 0) {
+		fprintf(stderr, "%s: run: unexpected argument '%s'\n",
+		    PACKAGE_NAME, opts->argv[0]);
+		return (2);
+	}
+	return (supervisor_run(opts));
 }

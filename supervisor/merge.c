@@ -55,7 +55,23 @@
  *
  * 4. Duplicates.  An event at or below the highest position already
  *    accepted for its table (events or watermark) is dropped: a worker
- *    restarted from an older cursor resends what was received.
+ *    restarted from an older cursor resends what was received.  The
+ *    same holds across a restart of the supervisor for an event at or
+ *    below the table's floor (merge_table_set_floor()), the highest
+ *    position of it already emitted and committed: a table's committed
+ *    cursor can lag behind what was emitted (its events up to the
+ *    group's bound were released while its newest watermark, above the
+ *    bound, was not complete yet), and the events in between come again.
+ *
+ * 5. Whole versions (ct).  A ct group's bound inside a version (a
+ *    watermark at a version boundary of one table, ordinal not all ff)
+ *    releases only the versions below it: the events of one version
+ *    go out together or not at all.  Ordinals are ranks within a
+ *    version of a CHANGETABLE read, and a later read of the same
+ *    version can rank rows differently (a row changed again moves to
+ *    its newer version), so a version cut in two could not be resumed
+ *    exactly after a restart: the position emitted last (the floor,
+ *    rule 4) is meaningful only at a version's end.
  *
  * What can be committed: a table's watermark is complete once every
  * event of the table at or below it has been released; its cursor (and
@@ -93,6 +109,8 @@
 #include <string.h>
 
 #include "supervisor.h"
+
+#define MERGE_CT_VERSION 8 /* version bytes of a ct position */
 
 /* A schema shared by the batches sent under it. */
 struct merge_schema {
@@ -135,6 +153,8 @@ struct merge_table {
 	size_t wmlen; /* 0: no watermark yet */
 	uint8_t last[FRAME_MAX_POS]; /* highest position accepted */
 	size_t lastlen;
+	uint8_t floor[FRAME_MAX_POS]; /* emitted before: drop at or below */
+	size_t floorlen;
 	struct merge_marks marks;
 	struct merge_cursor cursor; /* poslen 0: none yet */
 	int full;
@@ -170,10 +190,12 @@ static void merge_table_free(struct merge_table *);
 static const struct frame_event *merge_head(const struct merge_table *);
 static void merge_advance_cover(struct merge_table *);
 static void merge_drop_tail(struct merge_table *);
+static int merge_seen(const struct merge_table *, const struct frame_event *);
 static void merge_complete(struct merge_table *);
 static int merge_holds(const struct merge_table *);
 static void merge_compute_bounds(struct merge *);
 static int merge_releasable(const struct merge *, const struct merge_table *);
+static int merge_ct_ceiling(const uint8_t *, size_t);
 static int merge_before(const struct merge_table *, const struct merge_table *);
 static struct merge_table *merge_pick(const struct merge *);
 static void merge_emit(struct merge_table *, merge_emit_cb, void *);
@@ -337,6 +359,24 @@ merge_table_disconnect(struct merge *m, uint32_t id)
 	merge_drop_tail(t);
 }
 
+/*
+ * Events of the table at or below pos were emitted before (by an
+ * earlier run): drop them when they come again (rule 4).
+ */
+void
+merge_table_set_floor(
+    struct merge *m, uint32_t id, const uint8_t *pos, size_t len)
+{
+	struct merge_table *t;
+
+	if ((t = merge_find(m, id)) == NULL)
+		fatalx("%s: unknown table %u", __func__, id);
+	if (len > FRAME_MAX_POS)
+		fatalx("%s: position of %zu bytes", __func__, len);
+	memcpy(t->floor, pos, len);
+	t->floorlen = len;
+}
+
 /* Drop the uncovered tail; what was accepted restarts at the watermark. */
 static void
 merge_drop_tail(struct merge_table *t)
@@ -399,6 +439,17 @@ merge_head(const struct merge_table *t)
 	return (&b->ev.events[b->next]);
 }
 
+/* Was the event accepted, or emitted by an earlier run (rule 4)? */
+static int
+merge_seen(const struct merge_table *t, const struct frame_event *ev)
+{
+	if (t->lastlen != 0 &&
+	    merge_pos_cmp(ev->pos, ev->poslen, t->last, t->lastlen) <= 0)
+		return (1);
+	return (t->floorlen != 0 &&
+	    merge_pos_cmp(ev->pos, ev->poslen, t->floor, t->floorlen) <= 0);
+}
+
 /*
  * Queue a batch of events (taken: *ev is emptied); bytes is its frame
  * size.  Events at or below what was accepted are dropped.  Returns
@@ -416,9 +467,7 @@ merge_push_events(
 		fatalx("%s: unknown table %u", __func__, id);
 	if (t->schema == NULL || ev->ncolumns != t->schema->s.ncolumns)
 		return (-1);
-	while (skip < ev->n && t->lastlen != 0 &&
-	    merge_pos_cmp(ev->events[skip].pos, ev->events[skip].poslen,
-		t->last, t->lastlen) <= 0)
+	while (skip < ev->n && merge_seen(t, &ev->events[skip]))
 		skip++;
 	if (skip != 0)
 		log_debug(
@@ -616,7 +665,22 @@ merge_releasable(const struct merge *m, const struct merge_table *t)
 		return (1);
 	if (bd->kind == MERGE_BOUND_BLOCKED)
 		return (0);
+	if (t->mode == FRAME_MODE_CT && !merge_ct_ceiling(bd->pos, bd->len))
+		return (memcmp(head->pos, bd->pos, MERGE_CT_VERSION) < 0);
 	return (merge_pos_cmp(head->pos, head->poslen, bd->pos, bd->len) <= 0);
+}
+
+/* Is a ct position the end of its version (ordinal all ff)? */
+static int
+merge_ct_ceiling(const uint8_t *pos, size_t len)
+{
+	size_t i;
+
+	for (i = MERGE_CT_VERSION; i < len; i++) {
+		if (pos[i] != 0xff)
+			return (0);
+	}
+	return (1);
 }
 
 /* Order of two releasable heads (rule 1 at the top of the file). */

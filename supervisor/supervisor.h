@@ -24,7 +24,11 @@ struct cmd_opts {
 /* cmd.c */
 int cmd_dispatch(const char *, struct cmd_opts *);
 int cmd_config_test(struct cmd_opts *);
+int cmd_run(struct cmd_opts *);
 void cmd_usage(FILE *);
+
+/* supervisor.c */
+int supervisor_run(struct cmd_opts *);
 
 /* verify.c */
 int cmd_verify(struct cmd_opts *);
@@ -122,6 +126,7 @@ void merge_free(struct merge *);
 void merge_table_add(struct merge *, uint32_t, enum frame_mode);
 void merge_table_set_phase(struct merge *, uint32_t, enum frame_phase);
 void merge_table_disconnect(struct merge *, uint32_t);
+void merge_table_set_floor(struct merge *, uint32_t, const uint8_t *, size_t);
 int merge_set_schema(struct merge *, uint32_t, struct frame_schema *);
 int merge_push_events(struct merge *, uint32_t, struct frame_events *, size_t);
 int merge_push_watermark(

@@ -395,6 +395,7 @@ START_TEST(test_roundtrip_start_watermark)
 	s.phase = FRAME_PHASE_STREAMING;
 	s.cursor = (const uint8_t *)"\x00\x00\x00\x2a";
 	s.cursorlen = 4;
+	s.flags = FRAME_START_ONCE;
 	buf = frame_pack_start(&s, 7, 99, &len);
 	parse_packed(buf, len, FRAME_START, &f);
 	ck_assert_int_eq(frame_decode_start(&f, &s2, &cause), 0);
@@ -403,6 +404,7 @@ START_TEST(test_roundtrip_start_watermark)
 	ck_assert_uint_eq(s2.cursorlen, 4);
 	ck_assert(memcmp(s2.cursor, "\x00\x00\x00\x2a", 4) == 0);
 	ck_assert_uint_eq(s2.key.n, 0);
+	ck_assert_uint_eq(s2.flags, FRAME_START_ONCE);
 	frame_start_free(&s2);
 
 	set_int(&keyv[0], -5);
@@ -410,13 +412,25 @@ START_TEST(test_roundtrip_start_watermark)
 	s.phase = FRAME_PHASE_BACKFILL;
 	s.key.v = keyv;
 	s.key.n = 2;
+	s.flags = 0;
 	buf = frame_pack_start(&s, 7, 99, &len);
 	parse_packed(buf, len, FRAME_START, &f);
 	ck_assert_int_eq(frame_decode_start(&f, &s2, &cause), 0);
 	free(buf);
 	ck_assert_uint_eq(s2.key.n, 2);
 	values_equal(keyv, s2.key.v, 2);
+	ck_assert_uint_eq(s2.flags, 0);
 	frame_start_free(&s2);
+
+	/* Unknown flags are refused. */
+	s.flags = 0x80;
+	buf = frame_pack_start(&s, 7, 99, &len);
+	parse_packed(buf, len, FRAME_START, &f);
+	ck_assert_int_eq(frame_decode_start(&f, &s2, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "flags"));
+	free(cause);
+	cause = NULL;
+	free(buf);
 
 	memset(&w, 0, sizeof(w));
 	ct_pos(w.pos, 42, 7);
@@ -696,7 +710,7 @@ START_TEST(test_bad_semantics_control)
 	struct frame_hello h;
 	struct frame_credit c;
 	struct frame_error e;
-	char *cause = NULL;
+	char *cause = NULL, want[80];
 
 	body_begin(&b);
 	f = body_end(&b, FRAME_STOP, 7);
@@ -716,7 +730,10 @@ START_TEST(test_bad_semantics_control)
 	msgpack_pack_uint32(&b.pk, 7);
 	f = body_end(&b, FRAME_HELLO, 7);
 	ck_assert_int_eq(frame_decode_hello(f, &h, &cause), -1);
-	ck_assert_str_eq(cause, "FRAME_HELLO: protocol version 2, expected 1");
+	snprintf(want, sizeof(want),
+	    "FRAME_HELLO: protocol version %d, expected %d",
+	    PROTOCOL_VERSION + 1, PROTOCOL_VERSION);
+	ck_assert_str_eq(cause, want);
 	free(cause);
 	body_free(&b);
 

@@ -212,6 +212,9 @@ START_TEST(test_table_roundtrip)
 	t->rows_backfilled = 50000;
 	t->restarts = 2;
 	t->last_error = xstrdup("login timeout");
+	t->released = xmalloc(sizeof(lsn));
+	memcpy(t->released, lsn, sizeof(lsn));
+	t->releasedlen = sizeof(lsn);
 	put_ok(st, t);
 	ck_assert_uint_gt(t->table_id, 0);
 	ck_assert_ptr_nonnull(t->updated_at);
@@ -234,6 +237,8 @@ START_TEST(test_table_roundtrip)
 	ck_assert_uint_eq(back->restarts, 2);
 	ck_assert_str_eq(back->last_error, "login timeout");
 	ck_assert_ptr_null(back->failed_reason);
+	ck_assert_uint_eq(back->releasedlen, sizeof(lsn));
+	ck_assert(memcmp(back->released, lsn, sizeof(lsn)) == 0);
 	ck_assert_int_eq(strlen(back->updated_at), 24); /* ...T..:..:..mmmZ */
 	state_table_free(back);
 
@@ -256,6 +261,8 @@ START_TEST(test_table_roundtrip)
 	ck_assert_int_eq(list[1]->phase, FRAME_PHASE_FAILED);
 	ck_assert_str_eq(list[1]->failed_reason, "primary key changed");
 	ck_assert_ptr_null(list[1]->backfill_key);
+	ck_assert_uint_eq(list[1]->releasedlen, sizeof(lsn));
+	ck_assert_ptr_null(list[0]->released);
 	state_tables_free(list, n);
 
 	/* reset TABLE forgets it; it comes back with a new id. */

@@ -56,6 +56,15 @@
  * RETRYABLE and exit 1, so the supervisor restarts us and drops those
  * events.  Permanent: FRAME_ERROR FAILED, exit 1.
  *
+ * run --once (FRAME_START_ONCE): right after the first START the worker
+ * reads the fence once (CT version, max LSN) and keeps its ceiling as
+ * the stop position for the life of the process.  It finishes a
+ * backfill under way as usual (the backfill's own fences are at or past
+ * the stop position), then polls once with the fence capped at the
+ * stop position if the done position is still below it, and exits 0
+ * after that poll's WATERMARK.  A retention loss in that poll starts a
+ * backfill again, which ends past the stop position too.
+ *
  * PROGRESS every WORKER_PROGRESS_SECS: rows_done is the snapshot rows
  * emitted by the table's backfills (kept in the cursor, so it survives
  * restarts), rows_estimate sys.partitions' count, lag_ms the age of the
@@ -101,7 +110,9 @@ static int worker_cursor_decode(
 static void worker_restore(struct worker *);
 static int worker_setup(struct worker *);
 static int worker_stream(struct worker *);
-static int worker_poll(struct worker *);
+static int worker_poll(struct worker *, const uint8_t *);
+static int worker_once_read_stop(struct worker *);
+static int worker_once_finish(struct worker *);
 static void worker_resume_mark(struct worker *);
 static int worker_capture(struct worker *);
 static void worker_loop(struct worker *);
@@ -851,9 +862,12 @@ worker_resume_mark(struct worker *w)
 	worker_watermark(w, pos);
 }
 
-/* One poll of the stream: the changes up to the current fence. */
+/*
+ * One poll of the stream: the changes up to the current fence, or up
+ * to cap (a fence) if that is lower.
+ */
 static int
-worker_poll(struct worker *w)
+worker_poll(struct worker *w, const uint8_t *cap)
 {
 	uint8_t fence[WORKER_FENCE_MAX], pos[FRAME_MAX_POS];
 	int64_t started = worker_now_ms();
@@ -861,6 +875,8 @@ worker_poll(struct worker *w)
 
 	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
 		return (-1);
+	if (cap != NULL && memcmp(fence, cap, w->ops->fencelen) > 0)
+		memcpy(fence, cap, w->ops->fencelen);
 	if (!lost && (rc = w->ops->changes(w, fence, 0)) == -1)
 		return (-1);
 	if (lost || rc == 1) {
@@ -881,7 +897,7 @@ static int
 worker_stream(struct worker *w)
 {
 	while (!w->stop && !(w->cur.flags & WORKER_CURSOR_BACKFILL)) {
-		if (worker_poll(w) == -1)
+		if (worker_poll(w, NULL) == -1)
 			return (-1);
 		if (w->cur.flags & WORKER_CURSOR_BACKFILL)
 			break;
@@ -891,17 +907,63 @@ worker_stream(struct worker *w)
 	return (0);
 }
 
+/* run --once: read the stop position, once per process. */
+static int
+worker_once_read_stop(struct worker *w)
+{
+	uint8_t fence[WORKER_FENCE_MAX];
+	int lost = 0;
+
+	if (w->has_stop_pos)
+		return (0);
+	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
+		return (-1);
+	if (worker_commit(w) == -1)
+		return (-1);
+	worker_pos(w, fence, 1, w->stop_pos);
+	w->has_stop_pos = 1;
+	log_info("run --once: capturing up to the source position at start");
+	return (0);
+}
+
+/*
+ * run --once after any backfill: catch up to the stop position if the
+ * cursor is below it, then stop (unless a retention loss in that poll
+ * asks for a backfill).
+ */
+static int
+worker_once_finish(struct worker *w)
+{
+	if ((w->cur.flags & WORKER_CURSOR_POS) &&
+	    memcmp(w->cur.done, w->stop_pos, w->ops->poslen) >= 0) {
+		w->stop = 1;
+		return (0);
+	}
+	if (worker_poll(w, w->stop_pos) == -1)
+		return (-1);
+	if (!(w->cur.flags & WORKER_CURSOR_BACKFILL))
+		w->stop = 1;
+	return (0);
+}
+
 /* Backfill when one is under way, then stream; 0 once stopped. */
 static int
 worker_capture(struct worker *w)
 {
+	int once = (w->start.flags & FRAME_START_ONCE) != 0;
+
+	if (once && worker_once_read_stop(w) == -1)
+		return (-1);
 	while (!w->stop) {
 		if ((w->cur.flags & WORKER_CURSOR_BACKFILL) &&
 		    backfill_run(w) == -1)
 			return (-1);
 		if (w->stop)
 			break;
-		if (worker_stream(w) == -1)
+		if (once) {
+			if (worker_once_finish(w) == -1)
+				return (-1);
+		} else if (worker_stream(w) == -1)
 			return (-1);
 	}
 	return (0);

@@ -200,7 +200,9 @@ struct worker {
 	struct frame_reader *rd;
 	int started; /* FRAME_START received */
 	struct frame_start start;
-	int stop; /* FRAME_STOP received */
+	int stop; /* FRAME_STOP received, or run --once is done */
+	int has_stop_pos; /* run --once: stop_pos was read */
+	uint8_t stop_pos[FRAME_MAX_POS]; /* ceiling of the fence at start */
 	int credit_mode; /* the supervisor grants credit */
 	uint64_t credit;
 	struct db *db;

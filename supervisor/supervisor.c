@@ -1,0 +1,1387 @@
+/*
+ * The supervisor of "mssql-capture run [--once]": it starts one worker
+ * per binding (child.c), merges their events into commit order
+ * (merge.c), makes events and cursors durable (output.c, state.c,
+ * replica.c) and only then emits them.  It never talks to SQL Server.
+ *
+ * Startup, in this order, nothing started before all of it succeeded:
+ * load the configuration (an error exits 2); refuse an empty bindings
+ * list (discovery of capturable tables is not implemented yet: the
+ * error says to list the tables); open the state file, which takes the
+ * single-writer lock (a second daemon on the same state exits 2 naming
+ * the lock); open the output (a file is cut back to the committed
+ * offset); open the replica when replica.path is set; register every
+ * binding in the state (a new one starts in backfill with an empty
+ * cursor).  Workers are then added to the child table in config order
+ * and scheduled in priority order (max_workers bounds them; a worker
+ * gives its slot back at FRAME_BACKFILL_DONE, so max_workers bounds
+ * concurrent backfills and higher priority bindings finish their
+ * backfill first).  The binding id of a worker is its index in
+ * cfg->bindings (worker.h); each answer to HELLO is a FRAME_START with
+ * the stored phase, cursor and last key, plus FRAME_START_ONCE for
+ * --once.  A table stored as failed is tried again at startup (the
+ * operator may have fixed it): its phase is derived from its cursor.
+ *
+ * A table's capture mode is known up front when the binding names it
+ * (ct, cdc) or the state has a cursor for it; the table then joins the
+ * merger at START so that it holds its group back from the first
+ * moment (merge.c rule 3).  A fresh "auto" table joins at its first
+ * FRAME_SCHEMA; it is backfilling then, which holds nothing back.
+ * When a table's mode changes (auto: CDC enabled on a Change Tracking
+ * table, or a binding's mode edited) the worker starts afresh, since
+ * positions of two modes do not compare: the supervisor clears the
+ * stored cursor and the table joins the merger again under a new
+ * generation of its id (SUPERVISOR_GEN_SHIFT), backfilling.
+ *
+ * Delivery in rounds.  Every frame received is fed to the merger, which
+ * releases events in commit order up to the minimum watermark of the
+ * streaming tables.  Each released event becomes an output line (seq
+ * assigned) and, with a replica, is applied to it in an open replica
+ * transaction.  Each release takes all the merger allows, never part
+ * of it, so that a round never ends inside a Change Tracking version
+ * (merge.c rule 5).  A round is committed when output.c says it is
+ * full, OUTPUT_COMMIT_MS after its first line,
+ * SUPERVISOR_CURSOR_COMMIT_MS after a cursor moved without lines (idle
+ * heartbeats, a backfill ending), and at the end of the run:
+ *
+ *	1. replica COMMIT (rows, journal and the replica's own per-table
+ *	   positions, one SQLite transaction)
+ *	2. output: write the lines at the committed offset, fdatasync
+ *	3. state: one transaction with (seq, offset) and every cursor the
+ *	   round completed (and failures, restarts)
+ *
+ * Crash argument (kill -9 between any two steps; the state is always
+ * exactly some past commit, SQLite WAL):
+ *  - before 1: nothing of the round is durable anywhere.  Restart: the
+ *    file is cut to the committed offset, the workers resume from the
+ *    committed cursors and send the round's events again.
+ *  - between 1 and 3: the replica holds the round, the state does not.
+ *    Restart: the events come again, the file gets them once (cut back
+ *    to the committed offset, renumbered from the committed seq), and
+ *    the replica skips every event at or below its own position for
+ *    that table (replica.c): each event once in both.
+ *  - after 3: everything agrees.
+ * The state also stores, per table, the highest position emitted
+ * ("released").  A table's committed cursor can lag behind it: events
+ * up to the group's bound were released while the table's own newer
+ * watermark was not complete yet.  After a restart the worker resumes
+ * from the cursor and sends those events again; the merger drops every
+ * event at or below the stored position (merge_table_set_floor()), so
+ * the file still gets each event once.  Both this floor and the
+ * replica's positions assume that a position names the same change
+ * when read again, which holds for whole CT versions (hence rule 5)
+ * and for CDC rows.  One exception remains: snapshot rows are
+ * numbered in key order from the cursor's last key, so rows inserted
+ * or deleted between a crash and the restart renumber the rest of an
+ * uncommitted chunk; the replica then skips or repeats some of them,
+ * while their own inserts and deletes still arrive as stream events.
+ *
+ * Replica before state is the only safe order: the state must never
+ * claim a cursor whose events the replica does not hold, since the
+ * events below a committed cursor are never sent again; the replica
+ * holding more than the state claims is harmless because its positions
+ * make replay idempotent.  Standard output is written in step 2 and is
+ * at least once (seq lets a consumer drop duplicates).
+ *
+ * run --once: FRAME_START carries FRAME_START_ONCE; each worker reads
+ * the source position (CT version, max LSN) when it starts, captures
+ * up to it (finishing a backfill first), sends its last WATERMARK and
+ * exits 0 (worker.c).  When every table is done or failed the merger
+ * holds nothing back any more, so everything covered is released; a
+ * final commit follows and the run exits 0, or 1 with a summary line if
+ * a table failed.  A rerun with no new changes emits nothing.  With
+ * max_workers the position of a late worker is read when it starts,
+ * and a worker restarted after a crash reads it again: "before the
+ * command started" is a lower bound, which is what a restart-safe cron
+ * rerun needs.
+ *
+ * Signals, through libevent only (STYLE.md D7): SIGTERM or SIGINT
+ * starts a staged shutdown (D8): FRAME_STOP to every worker, which
+ * flushes and exits 0; what they sent is drained, committed, and the
+ * run exits 0.  A second SIGTERM/SIGINT kills the workers and exits 1
+ * at once without a commit (nothing is lost: the last commit stands).
+ * SIGHUP reloads the configuration: bindings appended at the end are
+ * started, bindings removed from the end are stopped, the others are
+ * left untouched.  Reordering, or removing from the middle, would
+ * change the binding ids of running workers (their config index), so
+ * such a reload is refused with a log line until a restart.  An
+ * invalid file is refused too.  Workers read the file when they start,
+ * so other changes apply to a worker at its next start.  SIGPIPE is
+ * ignored; SIGCHLD belongs to child.c.  sd_notify: READY=1 once the
+ * loop runs, STOPPING=1, RELOADING=1 (STYLE.md E1).
+ *
+ * Failed tables: a FRAME_ERROR FAILED or repeated crashes (child.c)
+ * mark the table failed in the state with its reason, logged once by
+ * child.c; the others keep running.  In streaming mode, when every
+ * table has failed, the daemon exits 1: there is nothing left to do.
+ *
+ * Backpressure (STYLE.md D3): after each release the supervisor stops
+ * reading a worker whose covered queue is full (merge_queue_full()) and
+ * resumes it below half; the blocked worker then blocks on write.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "supervisor.h"
+#include "state.h"
+
+/*
+ * The merger knows a table as its binding id plus a generation, bumped
+ * when the table's capture mode changes under a running daemon (auto:
+ * CDC enabled on a Change Tracking table): positions of two modes do
+ * not compare, so the table then joins the merger afresh.
+ */
+#define SUPERVISOR_GEN_SHIFT 24
+#define SUPERVISOR_MAX_BINDINGS (1U << SUPERVISOR_GEN_SHIFT)
+
+#define SUPERVISOR_CURSOR_COMMIT_MS 1000 /* cursor moved, no lines: commit */
+
+/*
+ * Test hook: MSSQL_CAPTURE_CRASH_AT=STEP:N kills the daemon with
+ * SIGKILL the N-th time a commit reaches STEP: "replica" (replica
+ * committed), "written", "synced", "state" (output.c's steps), so that
+ * t/run_ct.sh can check the crash argument above at each point.
+ */
+#define SUPERVISOR_CRASH_ENV "MSSQL_CAPTURE_CRASH_AT"
+#define SUPERVISOR_CRASH_REPLICA (-2) /* after the replica's commit */
+
+/* One bound table. */
+struct supervisor_binding {
+	struct supervisor *sv;
+	uint32_t id; /* index in cfg->bindings */
+	char *name; /* "schema.table" */
+	enum config_mode cmode;
+	struct child *child;
+	struct state_table *st; /* what the next commit stores */
+	int st_dirty;
+	int in_merge;
+	uint32_t merge_id; /* id | generation << SUPERVISOR_GEN_SHIFT */
+	uint8_t released[FRAME_MAX_POS]; /* highest position emitted */
+	size_t releasedlen;
+	enum frame_mode mode;
+	int mode_known;
+	struct frame_schema schema; /* the latest, to decode EVENTS */
+	int has_schema;
+	struct replica_table *rt; /* replica handle for rt_schema */
+	const struct frame_schema *rt_schema;
+	enum frame_phase start_phase; /* sent in the last FRAME_START */
+	int failed;
+	int removed; /* SIGHUP took it out */
+};
+
+struct supervisor {
+	struct cmd_opts *opts;
+	struct config *cfg;
+	struct event_base *base;
+	struct state *state;
+	struct output *out;
+	struct replica *replica;
+	int replica_txn;
+	struct merge *merge;
+	struct child_table *children;
+	struct supervisor_binding **bindings;
+	size_t nbindings;
+	struct event *sigterm;
+	struct event *sigint;
+	struct event *sighup;
+	struct event *cursor_timer;
+	char *exec_path;
+	char *config_path; /* the workers' -c, kept across reloads */
+	int once;
+	int stopping;
+	int finished;
+	int round_full; /* output.c asks for a commit */
+	int exit_code;
+	int fatal; /* a commit failed: exit 1 without more */
+	int crash_step; /* SUPERVISOR_CRASH_ENV: -1 none */
+	long crash_left;
+};
+
+static int supervisor_open(struct supervisor *, char **);
+static int supervisor_load_config(struct supervisor *, const char *);
+static void supervisor_close(struct supervisor *);
+static int supervisor_register(
+    struct supervisor *, const struct config_binding *, uint32_t, char **);
+static void supervisor_binding_free(struct supervisor_binding *);
+static void supervisor_binding_reset(struct supervisor_binding *);
+static void supervisor_binding_retry(struct supervisor_binding *);
+static void supervisor_binding_start(struct supervisor_binding *);
+static void supervisor_merge_join(struct supervisor_binding *, enum frame_mode);
+static void supervisor_merge_rejoin(
+    struct supervisor_binding *, enum frame_mode);
+static void supervisor_signals(struct supervisor *);
+static void supervisor_signal_cb(int, short, void *);
+static void supervisor_shutdown(struct supervisor *);
+static void supervisor_reload(struct supervisor *);
+static int supervisor_reload_check(struct supervisor *, const struct config *);
+static void supervisor_remove(struct supervisor_binding *);
+static void supervisor_send_stop(struct supervisor_binding *);
+static void supervisor_notify(const char *);
+static void supervisor_child_dispatch(
+    struct child *, const struct frame *, void *);
+static void supervisor_child_failed(struct child *, const char *, void *);
+static void supervisor_child_exited(struct child *, void *);
+static void supervisor_send_start(struct supervisor_binding *);
+static int supervisor_on_schema(
+    struct supervisor_binding *, const struct frame *);
+static int supervisor_on_events(
+    struct supervisor_binding *, const struct frame *);
+static int supervisor_on_watermark(
+    struct supervisor_binding *, const struct frame *);
+static int supervisor_on_backfill_done(
+    struct supervisor_binding *, const struct frame *);
+static int supervisor_on_progress(
+    struct supervisor_binding *, const struct frame *);
+static void supervisor_protocol_error(
+    struct supervisor_binding *, const char *);
+static void supervisor_pump(struct supervisor *);
+static void supervisor_emit(
+    uint32_t, const struct frame_schema *, const struct frame_event *, void *);
+static int supervisor_replica_apply(struct supervisor_binding *,
+    const struct frame_schema *, const struct frame_event *, char **);
+static void supervisor_backpressure(struct supervisor *);
+static void supervisor_commit_soon(struct supervisor *);
+static void supervisor_output_timer_cb(struct output *, void *);
+static void supervisor_cursor_timer_cb(int, short, void *);
+static int supervisor_commit(struct supervisor *);
+static size_t supervisor_collect(struct supervisor *, struct state_table ***);
+static void supervisor_check_finished(struct supervisor *);
+static void supervisor_finish(struct supervisor *);
+static struct supervisor_binding *supervisor_find(
+    struct supervisor *, uint32_t);
+static char *supervisor_exec_path(void);
+static void supervisor_crash_parse(struct supervisor *);
+static void supervisor_crash_point(struct supervisor *, int);
+static void supervisor_output_hook(enum output_step, void *);
+
+/* "mssql-capture run": the daemon.  Returns the exit status. */
+int
+supervisor_run(struct cmd_opts *opts)
+{
+	struct supervisor sv;
+	char *cause = NULL;
+	size_t i;
+	int rc;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.opts = opts;
+	sv.once = opts->once;
+	log_setname("supervisor");
+	if ((rc = supervisor_load_config(&sv, opts->config_path)) != 0)
+		return (rc);
+	if (supervisor_open(&sv, &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+		supervisor_close(&sv);
+		return (2);
+	}
+	supervisor_signals(&sv);
+	for (i = 0; i < sv.nbindings; i++)
+		supervisor_binding_start(sv.bindings[i]);
+	child_schedule(sv.children);
+	log_info("running %zu binding%s%s", sv.nbindings,
+	    sv.nbindings == 1 ? "" : "s",
+	    sv.once ? " once, up to the source position at start" : "");
+	supervisor_notify("READY=1");
+	event_base_dispatch(sv.base);
+	rc = sv.exit_code;
+	supervisor_close(&sv);
+	return (rc);
+}
+
+/* Load and check the configuration; 0, or the exit status (2). */
+static int
+supervisor_load_config(struct supervisor *sv, const char *path)
+{
+	struct config_errors errs;
+	size_t i;
+
+	if (path == NULL) {
+		log_warnx("no configuration file: use run -c FILE");
+		return (2);
+	}
+	if ((sv->cfg = config_load(path, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			log_warnx("%s", errs.msgs[i]);
+		log_warnx(
+		    "%s: configuration is not valid, nothing started", path);
+		config_errors_free(&errs);
+		return (2);
+	}
+	if (sv->cfg->nbindings == 0) {
+		log_warnx("%s: no bindings: discovery of capturable tables "
+			  "is not available yet, list the tables to capture "
+			  "under \"bindings\"",
+		    path);
+		config_free(sv->cfg);
+		sv->cfg = NULL;
+		return (2);
+	}
+	return (0);
+}
+
+/* Open state, output, replica, the loop and the tables (-1: *cause). */
+static int
+supervisor_open(struct supervisor *sv, char **cause)
+{
+	struct child_params params;
+	struct child_cb cb;
+	size_t i;
+
+	if ((sv->state = state_open(sv->cfg->state.path, 0, cause)) == NULL)
+		return (-1);
+	sv->out = output_open(sv->cfg->output.path, sv->state,
+	    sv->cfg->advanced.source_tag, cause);
+	if (sv->out == NULL)
+		return (-1);
+	if (sv->cfg->replica.path != NULL &&
+	    (sv->replica = replica_open(sv->cfg->replica.path, 0, cause)) ==
+		NULL)
+		return (-1);
+	if ((sv->exec_path = supervisor_exec_path()) == NULL) {
+		xasprintf(cause, "cannot find our own executable: %s",
+		    strerror(errno));
+		return (-1);
+	}
+	if ((sv->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	sv->merge = merge_create(0, 0);
+	output_set_timer(sv->out, sv->base, supervisor_output_timer_cb, sv);
+	supervisor_crash_parse(sv);
+	if (sv->crash_step != -1)
+		output_set_hook(sv->out, supervisor_output_hook, sv);
+	sv->cursor_timer =
+	    evtimer_new(sv->base, supervisor_cursor_timer_cb, sv);
+	if (sv->cursor_timer == NULL)
+		fatalx("%s: evtimer_new failed", __func__);
+	memset(&params, 0, sizeof(params));
+	params.exec_path = sv->exec_path;
+	sv->config_path = xstrdup(sv->cfg->path);
+	params.config_path = sv->config_path;
+	params.verbose = sv->opts->verbose;
+	params.max_workers = sv->cfg->advanced.max_workers;
+	cb.dispatch = supervisor_child_dispatch;
+	cb.failed = supervisor_child_failed;
+	cb.exited = supervisor_child_exited;
+	cb.arg = sv;
+	sv->children = child_table_create(sv->base, &params, &cb);
+	for (i = 0; i < sv->cfg->nbindings; i++) {
+		if (supervisor_register(sv, &sv->cfg->bindings[i], i, cause) !=
+		    0)
+			return (-1);
+	}
+	return (0);
+}
+
+/* The absolute path of our binary, for fork+exec (child.c). */
+static char *
+supervisor_exec_path(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) == -1)
+		return (NULL);
+	buf[n] = '\0';
+	return (xstrdup(buf));
+}
+
+/*
+ * Register binding id: load or create its state row.  A new binding is
+ * stored at once, so that status sees it before its first commit.
+ */
+static int
+supervisor_register(struct supervisor *sv, const struct config_binding *cb,
+    uint32_t id, char **cause)
+{
+	struct supervisor_binding *b;
+	int found;
+
+	if (id >= SUPERVISOR_MAX_BINDINGS) {
+		xasprintf(
+		    cause, "more than %u bindings", SUPERVISOR_MAX_BINDINGS);
+		return (-1);
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->sv = sv;
+	b->id = id;
+	b->merge_id = id;
+	b->cmode = cb->mode;
+	xasprintf(&b->name, "%s.%s", cb->namespace, cb->stream);
+	sv->bindings = xreallocarray(
+	    sv->bindings, sv->nbindings + 1, sizeof(*sv->bindings));
+	sv->bindings[sv->nbindings++] = b;
+	if ((found = state_table_get(sv->state, b->name, &b->st, cause)) == -1)
+		return (-1);
+	if (!found) {
+		b->st = state_table_create(b->name,
+		    cb->mode == CONFIG_MODE_CDC ? FRAME_MODE_CDC
+						: FRAME_MODE_CT);
+		if (state_table_put(sv->state, b->st, cause) != 0)
+			return (-1);
+	}
+	if (cb->mode == CONFIG_MODE_CT || cb->mode == CONFIG_MODE_CDC) {
+		b->mode =
+		    cb->mode == CONFIG_MODE_CT ? FRAME_MODE_CT : FRAME_MODE_CDC;
+		b->mode_known = 1;
+		if (b->st->cursorlen != 0 && b->st->mode != b->mode)
+			supervisor_binding_reset(b);
+	} else if (b->st->cursorlen != 0) {
+		b->mode = b->st->mode;
+		b->mode_known = 1;
+	}
+	if (b->st->phase == FRAME_PHASE_FAILED)
+		supervisor_binding_retry(b);
+	return (0);
+}
+
+/*
+ * The binding's mode is not the one its cursor was taken in: positions
+ * of two modes do not compare, so the table is backfilled again.
+ */
+static void
+supervisor_binding_reset(struct supervisor_binding *b)
+{
+	log_info("table %s: capture mode changed from %s to %s: backfilling "
+		 "again",
+	    b->name, frame_mode_name(b->st->mode), frame_mode_name(b->mode));
+	free(b->st->cursor);
+	free(b->st->backfill_key);
+	b->st->cursor = b->st->backfill_key = NULL;
+	b->st->cursorlen = b->st->backfill_keylen = 0;
+	free(b->st->released);
+	b->st->released = NULL;
+	b->st->releasedlen = 0;
+	b->st->mode = b->mode;
+	b->st->phase = FRAME_PHASE_BACKFILL;
+	b->st_dirty = 1;
+}
+
+/*
+ * A table stored as failed is tried again (the operator may have fixed
+ * it); its reason becomes its last error until it fails again.
+ */
+static void
+supervisor_binding_retry(struct supervisor_binding *b)
+{
+	struct state_table *t = b->st;
+
+	log_info("table %s failed before (%s): trying again", b->name,
+	    t->failed_reason != NULL ? t->failed_reason : "no reason");
+	t->phase = t->cursorlen == 0 || t->backfill_key != NULL
+	    ? FRAME_PHASE_BACKFILL
+	    : FRAME_PHASE_STREAMING;
+	if (t->failed_reason != NULL) {
+		free(t->last_error);
+		t->last_error = t->failed_reason;
+		t->failed_reason = NULL;
+	}
+	b->st_dirty = 1;
+}
+
+/* Add a binding's worker to the child table (and the merger). */
+static void
+supervisor_binding_start(struct supervisor_binding *b)
+{
+	struct config_binding *cb = &b->sv->cfg->bindings[b->id];
+
+	b->child = child_add(b->sv->children, b->name, b->id, cb->priority);
+	if (b->mode_known)
+		supervisor_merge_join(b, b->mode);
+}
+
+/* The table joins the merger in mode. */
+static void
+supervisor_merge_join(struct supervisor_binding *b, enum frame_mode mode)
+{
+	b->mode = mode;
+	b->mode_known = 1;
+	if (b->in_merge)
+		return;
+	merge_table_add(b->sv->merge, b->merge_id, mode);
+	b->in_merge = 1;
+	if (b->st->releasedlen != 0 && b->st->mode == mode)
+		merge_table_set_floor(b->sv->merge, b->merge_id,
+		    b->st->released, b->st->releasedlen);
+}
+
+/*
+ * The worker captures the table in another mode now: the old merger
+ * table ends (its covered events drain) and the table joins again
+ * under a new generation, starting afresh as the worker does.
+ */
+static void
+supervisor_merge_rejoin(struct supervisor_binding *b, enum frame_mode mode)
+{
+	merge_table_set_phase(b->sv->merge, b->merge_id, FRAME_PHASE_DONE);
+	b->merge_id += 1U << SUPERVISOR_GEN_SHIFT;
+	b->in_merge = 0;
+	b->releasedlen = 0;
+	b->mode = mode;
+	supervisor_binding_reset(b);
+	b->start_phase = FRAME_PHASE_BACKFILL;
+}
+
+/* Free one binding. */
+static void
+supervisor_binding_free(struct supervisor_binding *b)
+{
+	state_table_free(b->st);
+	if (b->has_schema)
+		frame_schema_free(&b->schema);
+	free(b->name);
+	free(b);
+}
+
+/* Release everything (workers are killed by child_table_free()). */
+static void
+supervisor_close(struct supervisor *sv)
+{
+	size_t i;
+
+	child_table_free(sv->children);
+	if (sv->sigterm != NULL)
+		event_free(sv->sigterm);
+	if (sv->sigint != NULL)
+		event_free(sv->sigint);
+	if (sv->sighup != NULL)
+		event_free(sv->sighup);
+	if (sv->cursor_timer != NULL)
+		event_free(sv->cursor_timer);
+	merge_free(sv->merge);
+	output_close(sv->out);
+	if (sv->replica != NULL) {
+		if (sv->replica_txn)
+			replica_rollback(sv->replica);
+		replica_close(sv->replica);
+	}
+	for (i = 0; i < sv->nbindings; i++)
+		supervisor_binding_free(sv->bindings[i]);
+	free(sv->bindings);
+	if (sv->state != NULL)
+		state_close(sv->state);
+	if (sv->base != NULL)
+		event_base_free(sv->base);
+	config_free(sv->cfg);
+	free(sv->exec_path);
+	free(sv->config_path);
+}
+
+/* Install the signal events (STYLE.md D7). */
+static void
+supervisor_signals(struct supervisor *sv)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		fatal("sigaction SIGPIPE");
+	sv->sigterm = evsignal_new(sv->base, SIGTERM, supervisor_signal_cb, sv);
+	sv->sigint = evsignal_new(sv->base, SIGINT, supervisor_signal_cb, sv);
+	sv->sighup = evsignal_new(sv->base, SIGHUP, supervisor_signal_cb, sv);
+	if (sv->sigterm == NULL || sv->sigint == NULL || sv->sighup == NULL ||
+	    evsignal_add(sv->sigterm, NULL) != 0 ||
+	    evsignal_add(sv->sigint, NULL) != 0 ||
+	    evsignal_add(sv->sighup, NULL) != 0)
+		fatalx("cannot handle SIGTERM, SIGINT and SIGHUP");
+}
+
+/* SIGTERM, SIGINT: staged shutdown; SIGHUP: reload. */
+static void
+supervisor_signal_cb(int sig, short events, void *arg)
+{
+	struct supervisor *sv = arg;
+
+	if (sig == SIGHUP) {
+		supervisor_reload(sv);
+		return;
+	}
+	if (sv->stopping) {
+		log_warnx("got %s while shutting down, fast exit",
+		    child_signal_name(sig));
+		child_shutdown(sv->children);
+		sv->exit_code = 1;
+		event_base_loopbreak(sv->base);
+		return;
+	}
+	log_info(
+	    "got %s: stopping the workers, draining", child_signal_name(sig));
+	supervisor_shutdown(sv);
+}
+
+/* First stage of a shutdown: workers flush and exit. */
+static void
+supervisor_shutdown(struct supervisor *sv)
+{
+	sv->stopping = 1;
+	supervisor_notify("STOPPING=1");
+	child_shutdown(sv->children);
+	supervisor_check_finished(sv);
+}
+
+/* Tell systemd (Type=notify); a no-op without $NOTIFY_SOCKET. */
+static void
+supervisor_notify(const char *msg)
+{
+	struct sockaddr_un sun;
+	const char *path = getenv("NOTIFY_SOCKET");
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || path[0] == '\0' ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sun, len) == -1)
+		log_debug("sd_notify %s: %s", msg, strerror(errno));
+	close(fd);
+}
+
+/* SIGHUP: apply added and removed bindings (top of the file). */
+static void
+supervisor_reload(struct supervisor *sv)
+{
+	struct config_errors errs;
+	struct config *cfg;
+	struct timespec ts;
+	char msg[64], *cause = NULL;
+	size_t i, old = sv->nbindings;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	supervisor_notify(msg);
+	log_info("got SIGHUP: reloading %s", sv->cfg->path);
+	if (sv->stopping || (cfg = config_load(sv->cfg->path, &errs)) == NULL) {
+		if (!sv->stopping) {
+			for (i = 0; i < errs.n; i++)
+				log_warnx("%s", errs.msgs[i]);
+			config_errors_free(&errs);
+			log_warnx("reload refused: configuration not valid");
+		}
+		supervisor_notify("READY=1");
+		return;
+	}
+	if (supervisor_reload_check(sv, cfg) != 0) {
+		config_free(cfg);
+		supervisor_notify("READY=1");
+		return;
+	}
+	for (i = cfg->nbindings; i < old; i++)
+		supervisor_remove(sv->bindings[i]);
+	config_free(sv->cfg);
+	sv->cfg = cfg;
+	for (i = old; i < cfg->nbindings; i++) {
+		if (supervisor_register(sv, &cfg->bindings[i], i, &cause) !=
+		    0) {
+			log_warnx("binding %s.%s: %s",
+			    cfg->bindings[i].namespace, cfg->bindings[i].stream,
+			    cause);
+			free(cause);
+			sv->exit_code = 1;
+			event_base_loopbreak(sv->base);
+			return;
+		}
+		log_info("binding %s added", sv->bindings[i]->name);
+		supervisor_binding_start(sv->bindings[i]);
+	}
+	child_schedule(sv->children);
+	supervisor_notify("READY=1");
+	supervisor_check_finished(sv);
+}
+
+/*
+ * A binding was removed: it stops holding the merger back at once (its
+ * covered events still drain) and its worker is told to stop.
+ */
+static void
+supervisor_remove(struct supervisor_binding *b)
+{
+	if (b->removed)
+		return;
+	log_info("binding %s removed: stopping its worker", b->name);
+	b->removed = 1;
+	if (b->in_merge)
+		merge_table_set_phase(
+		    b->sv->merge, b->merge_id, FRAME_PHASE_DONE);
+	if (child_pid(b->child) > 0)
+		supervisor_send_stop(b);
+}
+
+/* Tell a binding's worker to stop. */
+static void
+supervisor_send_stop(struct supervisor_binding *b)
+{
+	uint8_t *buf;
+	size_t len;
+
+	buf = frame_pack_stop(b->id, 0, &len);
+	child_send(b->child, buf, len);
+}
+
+/*
+ * Can the running bindings keep their ids under cfg?  Each binding
+ * still in cfg must keep its index, and a removed one cannot come back
+ * while its old worker's id is taken.
+ */
+static int
+supervisor_reload_check(struct supervisor *sv, const struct config *cfg)
+{
+	const struct config_binding *cb;
+	char *name;
+	size_t i;
+	int same;
+
+	for (i = 0; i < cfg->nbindings && i < sv->nbindings; i++) {
+		cb = &cfg->bindings[i];
+		xasprintf(&name, "%s.%s", cb->namespace, cb->stream);
+		same = strcmp(name, sv->bindings[i]->name) == 0;
+		free(name);
+		if (same && !sv->bindings[i]->removed)
+			continue;
+		log_warnx("reload refused: binding %zu is %s.%s, was %s%s: "
+			  "bindings can only be added or removed at the end "
+			  "while running; restart to apply",
+		    i, cb->namespace, cb->stream, sv->bindings[i]->name,
+		    sv->bindings[i]->removed ? " (removed)" : "");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Look a binding up by id. */
+static struct supervisor_binding *
+supervisor_find(struct supervisor *sv, uint32_t id)
+{
+	if (id >= sv->nbindings)
+		return (NULL);
+	return (sv->bindings[id]);
+}
+
+/* Every frame of a worker (NULL: its socket closed). */
+static void
+supervisor_child_dispatch(struct child *c, const struct frame *f, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct supervisor_binding *b = supervisor_find(sv, child_id(c));
+	int rc = 0;
+
+	if (b == NULL)
+		fatalx("%s: unknown binding %u", __func__, child_id(c));
+	if (f == NULL) {
+		if (b->in_merge)
+			merge_table_disconnect(sv->merge, b->merge_id);
+		supervisor_pump(sv);
+		return;
+	}
+	switch (f->hdr.type) {
+	case FRAME_HELLO:
+		if (b->removed)
+			supervisor_send_stop(b);
+		else
+			supervisor_send_start(b);
+		break;
+	case FRAME_SCHEMA:
+		rc = supervisor_on_schema(b, f);
+		break;
+	case FRAME_EVENTS:
+		rc = supervisor_on_events(b, f);
+		break;
+	case FRAME_WATERMARK:
+		rc = supervisor_on_watermark(b, f);
+		break;
+	case FRAME_BACKFILL_DONE:
+		rc = supervisor_on_backfill_done(b, f);
+		break;
+	case FRAME_PROGRESS:
+		rc = supervisor_on_progress(b, f);
+		break;
+	case FRAME_ERROR:
+		break; /* child.c logged it and decides at the exit */
+	default:
+		supervisor_protocol_error(b, frame_type_name(f->hdr.type));
+		return;
+	}
+	if (rc == 0)
+		supervisor_pump(sv);
+}
+
+/* Answer HELLO: resume from the stored state. */
+static void
+supervisor_send_start(struct supervisor_binding *b)
+{
+	const struct merge_cursor *mc = NULL;
+	struct frame_start m;
+	const uint8_t *key;
+	char *cause = NULL;
+	uint8_t *buf;
+	size_t len, keylen;
+
+	memset(&m, 0, sizeof(m));
+	if (b->in_merge)
+		mc = merge_cursor(b->sv->merge, b->merge_id);
+	if (mc != NULL) {
+		/* Newer than the state: its events were all released. */
+		m.phase = mc->phase;
+		m.cursor = mc->cursor;
+		m.cursorlen = mc->cursorlen;
+		key = mc->key;
+		keylen = mc->keylen;
+	} else {
+		m.phase = b->st->phase;
+		m.cursor = b->st->cursor;
+		m.cursorlen = b->st->cursorlen;
+		key = b->st->backfill_key;
+		keylen = b->st->backfill_keylen;
+	}
+	m.flags = b->sv->once ? FRAME_START_ONCE : 0;
+	if (key != NULL &&
+	    frame_values_unpack(key, keylen, &m.key, &cause) != 0) {
+		log_warnx("table %s: stored last key: %s; backfilling again",
+		    b->name, cause);
+		free(cause);
+		m.cursorlen = 0;
+		m.phase = FRAME_PHASE_BACKFILL;
+	}
+	buf = frame_pack_start(&m, b->id, 0, &len);
+	frame_values_free(&m.key);
+	child_send(b->child, buf, len);
+	b->start_phase = m.phase;
+	if (b->in_merge)
+		merge_table_set_phase(b->sv->merge, b->merge_id, m.phase);
+	log_debug(
+	    "table %s: started in %s", b->name, frame_phase_name(m.phase));
+}
+
+/* FRAME_SCHEMA: the merger and the EVENTS decoder get it. */
+static int
+supervisor_on_schema(struct supervisor_binding *b, const struct frame *f)
+{
+	struct frame_schema s, mine;
+	char *cause = NULL;
+	int rc;
+
+	if (frame_decode_schema(f, &s, &cause) != 0 ||
+	    frame_decode_schema(f, &mine, &cause) != 0) {
+		supervisor_protocol_error(b, cause);
+		free(cause);
+		return (-1);
+	}
+	if (b->in_merge && s.mode != b->mode)
+		supervisor_merge_rejoin(b, s.mode);
+	if (!b->in_merge) {
+		supervisor_merge_join(b, s.mode);
+		merge_table_set_phase(
+		    b->sv->merge, b->merge_id, b->start_phase);
+	}
+	if (b->st->mode != s.mode) {
+		b->st->mode = s.mode;
+		b->st_dirty = 1;
+	}
+	rc = merge_set_schema(b->sv->merge, b->merge_id, &s);
+	frame_schema_free(&s);
+	if (b->has_schema)
+		frame_schema_free(&b->schema);
+	b->schema = mine;
+	b->has_schema = 1;
+	b->rt_schema = NULL; /* apply to the replica at the next event */
+	return (rc);
+}
+
+/* FRAME_EVENTS: queue them in the merger. */
+static int
+supervisor_on_events(struct supervisor_binding *b, const struct frame *f)
+{
+	struct frame_events ev;
+	char *cause = NULL;
+
+	if (!b->has_schema) {
+		supervisor_protocol_error(
+		    b, "FRAME_EVENTS before FRAME_SCHEMA");
+		return (-1);
+	}
+	if (frame_decode_events(f, &b->schema, &ev, &cause) != 0) {
+		supervisor_protocol_error(b, cause);
+		free(cause);
+		return (-1);
+	}
+	if (merge_push_events(b->sv->merge, b->merge_id, &ev,
+		FRAME_HEADER_SIZE + f->hdr.len) == -1) {
+		frame_events_free(&ev);
+		supervisor_protocol_error(b, "events do not match the schema");
+		return (-1);
+	}
+	return (0);
+}
+
+/* FRAME_WATERMARK: what the merger may release and commit. */
+static int
+supervisor_on_watermark(struct supervisor_binding *b, const struct frame *f)
+{
+	struct frame_watermark w;
+	char *cause = NULL;
+	int rc;
+
+	if (frame_decode_watermark(f, &w, &cause) != 0) {
+		supervisor_protocol_error(b, cause);
+		free(cause);
+		return (-1);
+	}
+	if (!b->in_merge) {
+		frame_watermark_free(&w);
+		supervisor_protocol_error(
+		    b, "FRAME_WATERMARK before FRAME_SCHEMA");
+		return (-1);
+	}
+	rc = merge_push_watermark(b->sv->merge, b->merge_id, &w);
+	frame_watermark_free(&w);
+	if (rc != 0)
+		supervisor_protocol_error(b,
+		    "watermark goes backwards or does not "
+		    "fit the table's mode");
+	return (rc);
+}
+
+/* FRAME_BACKFILL_DONE: the table streams; its slot is free. */
+static int
+supervisor_on_backfill_done(struct supervisor_binding *b, const struct frame *f)
+{
+	struct frame_backfill_done m;
+	char *cause = NULL;
+
+	if (frame_decode_backfill_done(f, &m, &cause) != 0 || !b->in_merge) {
+		supervisor_protocol_error(
+		    b, cause ? cause : "BACKFILL_DONE too early");
+		free(cause);
+		return (-1);
+	}
+	log_info("table %s: backfill done", b->name);
+	merge_push_backfill_done(b->sv->merge, b->merge_id);
+	child_release_slot(b->child);
+	return (0);
+}
+
+/* FRAME_PROGRESS: kept for status, stored with the next commit. */
+static int
+supervisor_on_progress(struct supervisor_binding *b, const struct frame *f)
+{
+	struct frame_progress m;
+	char *cause = NULL;
+
+	if (frame_decode_progress(f, &m, &cause) != 0) {
+		supervisor_protocol_error(b, cause);
+		free(cause);
+		return (-1);
+	}
+	if (b->st->rows_backfilled != m.rows_done) {
+		b->st->rows_backfilled = m.rows_done;
+		b->st_dirty = 1;
+	}
+	return (0);
+}
+
+/* A worker broke the protocol: kill it; child.c restarts it. */
+static void
+supervisor_protocol_error(struct supervisor_binding *b, const char *what)
+{
+	pid_t pid = child_pid(b->child);
+
+	log_warnx("worker %s (pid %ld): protocol error: %s; killing it",
+	    b->name, (long)pid, what);
+	if (pid > 0)
+		kill(pid, SIGKILL);
+}
+
+/* child.c gave up on a table: record it in the state. */
+static void
+supervisor_child_failed(struct child *c, const char *reason, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct supervisor_binding *b = supervisor_find(sv, child_id(c));
+
+	if (b == NULL || b->failed || b->removed) {
+		supervisor_check_finished(sv);
+		return;
+	}
+	b->failed = 1;
+	b->st->phase = FRAME_PHASE_FAILED;
+	free(b->st->failed_reason);
+	b->st->failed_reason = xstrdup(reason);
+	b->st_dirty = 1;
+	if (b->in_merge)
+		merge_table_set_phase(
+		    sv->merge, b->merge_id, FRAME_PHASE_FAILED);
+	supervisor_pump(sv);
+	supervisor_commit_soon(sv);
+	supervisor_check_finished(sv);
+}
+
+/* A worker exited and child.c decided: done tables stop holding. */
+static void
+supervisor_child_exited(struct child *c, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct supervisor_binding *b = supervisor_find(sv, child_id(c));
+
+	if (b == NULL)
+		return;
+	if (b->st->restarts != child_restarts(c)) {
+		b->st->restarts = child_restarts(c);
+		b->st_dirty = 1;
+	}
+	if (child_state(c) == CHILD_DONE && b->in_merge)
+		merge_table_set_phase(sv->merge, b->merge_id, FRAME_PHASE_DONE);
+	if (child_state(c) == CHILD_DONE && sv->once && !sv->stopping &&
+	    !b->removed)
+		log_info(
+		    "table %s: reached the position taken at start", b->name);
+	supervisor_pump(sv);
+	supervisor_check_finished(sv);
+}
+
+/*
+ * Release all the merger allows, and commit a full round.  Never only
+ * part of it: a round must not end inside a ct version (merge.c rule
+ * 5), so a round can exceed OUTPUT_COMMIT_EVENTS by what one release
+ * brings (bounded by the merger's queues).
+ */
+static void
+supervisor_pump(struct supervisor *sv)
+{
+	if (sv->fatal || sv->finished)
+		return;
+	merge_release(sv->merge, SIZE_MAX, supervisor_emit, sv);
+	if (sv->fatal)
+		return;
+	if ((sv->round_full ||
+		output_pending(sv->out) >= OUTPUT_COMMIT_EVENTS) &&
+	    supervisor_commit(sv) != 0)
+		return;
+	supervisor_backpressure(sv);
+	supervisor_commit_soon(sv);
+}
+
+/* One released event: a line, and the replica. */
+static void
+supervisor_emit(uint32_t id, const struct frame_schema *s,
+    const struct frame_event *ev, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct supervisor_binding *b;
+	char *cause = NULL;
+
+	b = supervisor_find(sv, id & (SUPERVISOR_MAX_BINDINGS - 1));
+	if (b == NULL)
+		fatalx("%s: unknown table %u", __func__, id);
+	if (sv->fatal)
+		return;
+	if (output_add_event(sv->out, s, ev) == 1)
+		sv->round_full = 1;
+	memcpy(b->released, ev->pos, ev->poslen);
+	b->releasedlen = ev->poslen;
+	if (sv->replica == NULL)
+		return;
+	if (supervisor_replica_apply(b, s, ev, &cause) != 0) {
+		log_warnx("replica: table %s: %s; exiting, a restart resumes "
+			  "from the last commit",
+		    b->name, cause);
+		free(cause);
+		sv->fatal = 1;
+		sv->exit_code = 1;
+		event_base_loopbreak(sv->base);
+	}
+}
+
+/* Apply an event to the replica, in the round's transaction. */
+static int
+supervisor_replica_apply(struct supervisor_binding *b,
+    const struct frame_schema *s, const struct frame_event *ev, char **cause)
+{
+	struct supervisor *sv = b->sv;
+
+	if (!sv->replica_txn) {
+		if (replica_begin(sv->replica, cause) != 0)
+			return (-1);
+		sv->replica_txn = 1;
+	}
+	if (b->rt == NULL || b->rt_schema != s) {
+		if ((b->rt = replica_apply_schema(sv->replica, s, cause)) ==
+		    NULL)
+			return (-1);
+		b->rt_schema = s;
+	}
+	return (replica_apply_event(b->rt, s, ev, NULL, cause) == -1 ? -1 : 0);
+}
+
+/* Stop reading workers that run ahead (STYLE.md D3). */
+static void
+supervisor_backpressure(struct supervisor *sv)
+{
+	struct supervisor_binding *b;
+	struct proc_peer *peer;
+	size_t i;
+
+	for (i = 0; i < sv->nbindings; i++) {
+		b = sv->bindings[i];
+		if (!b->in_merge || (peer = child_peer(b->child)) == NULL)
+			continue;
+		if (merge_queue_full(sv->merge, b->merge_id)) {
+			if (!proc_paused(peer))
+				log_debug(
+				    "table %s: pausing its worker", b->name);
+			proc_pause_reading(peer);
+		} else if (proc_paused(peer))
+			proc_resume_reading(peer);
+	}
+}
+
+/* Lines wait for output.c's timer; cursors alone for ours. */
+static void
+supervisor_commit_soon(struct supervisor *sv)
+{
+	struct timeval tv = { SUPERVISOR_CURSOR_COMMIT_MS / 1000,
+		(SUPERVISOR_CURSOR_COMMIT_MS % 1000) * 1000 };
+	struct state_table **list;
+	size_t n;
+
+	if (output_pending(sv->out) != 0 ||
+	    evtimer_pending(sv->cursor_timer, NULL))
+		return;
+	n = supervisor_collect(sv, &list);
+	free(list);
+	if (n != 0)
+		evtimer_add(sv->cursor_timer, &tv);
+}
+
+/* output.c: the round's first line is old enough. */
+static void
+supervisor_output_timer_cb(struct output *o, void *arg)
+{
+	supervisor_commit(arg);
+}
+
+/* Cursors moved without lines: commit them. */
+static void
+supervisor_cursor_timer_cb(int fd, short events, void *arg)
+{
+	supervisor_commit(arg);
+}
+
+/*
+ * The state rows the next commit stores: completed cursors (their
+ * events are all in this round or before) and other changes.
+ */
+static size_t
+supervisor_collect(struct supervisor *sv, struct state_table ***listp)
+{
+	const struct merge_cursor *mc;
+	struct supervisor_binding *b;
+	struct state_table *t;
+	size_t i, n = 0;
+
+	*listp = xcalloc(sv->nbindings + 1, sizeof(**listp));
+	for (i = 0; i < sv->nbindings; i++) {
+		b = sv->bindings[i];
+		t = b->st;
+		mc = b->in_merge ? merge_cursor(sv->merge, b->merge_id) : NULL;
+		if (mc != NULL && mc->dirty) {
+			if (!b->failed)
+				t->phase = mc->phase;
+			free(t->cursor);
+			t->cursor = xmalloc(mc->cursorlen + 1);
+			memcpy(t->cursor, mc->cursor, mc->cursorlen);
+			t->cursorlen = mc->cursorlen;
+			free(t->backfill_key);
+			t->backfill_key = NULL;
+			t->backfill_keylen = 0;
+			if (mc->keylen != 0) {
+				t->backfill_key = xmalloc(mc->keylen);
+				memcpy(t->backfill_key, mc->key, mc->keylen);
+				t->backfill_keylen = mc->keylen;
+			}
+			b->st_dirty = 1;
+		}
+		if (b->releasedlen != 0 &&
+		    (b->releasedlen != t->releasedlen ||
+			memcmp(b->released, t->released, b->releasedlen) !=
+			    0)) {
+			free(t->released);
+			t->released = xmalloc(b->releasedlen);
+			memcpy(t->released, b->released, b->releasedlen);
+			t->releasedlen = b->releasedlen;
+			b->st_dirty = 1;
+		}
+		if (b->st_dirty)
+			(*listp)[n++] = t;
+	}
+	return (n);
+}
+
+/*
+ * Commit the round: replica, then output and state (top of the file).
+ * On failure the run ends with exit 1: the last commit stands.
+ */
+static int
+supervisor_commit(struct supervisor *sv)
+{
+	struct state_table **list;
+	char *cause = NULL;
+	size_t i, n;
+
+	if (sv->fatal)
+		return (-1);
+	evtimer_del(sv->cursor_timer);
+	n = supervisor_collect(sv, &list);
+	if (sv->replica_txn) {
+		sv->replica_txn = 0;
+		if (replica_commit(sv->replica, &cause) != 0)
+			goto fail;
+		supervisor_crash_point(sv, SUPERVISOR_CRASH_REPLICA);
+	}
+	if (output_commit(sv->out, list, n, &cause) != 0)
+		goto fail;
+	merge_cursors_committed(sv->merge);
+	sv->round_full = 0;
+	for (i = 0; i < sv->nbindings; i++)
+		sv->bindings[i]->st_dirty = 0;
+	free(list);
+	return (0);
+fail:
+	log_warnx("commit failed: %s; exiting, a restart resumes from the "
+		  "last commit",
+	    cause);
+	free(cause);
+	free(list);
+	sv->fatal = 1;
+	sv->exit_code = 1;
+	event_base_loopbreak(sv->base);
+	return (-1);
+}
+
+/* Is the run over: stopping or --once, and no worker left? */
+static void
+supervisor_check_finished(struct supervisor *sv)
+{
+	struct supervisor_binding *b;
+	enum child_state cs;
+	size_t i, failed = 0, live = 0, active = 0;
+
+	if (sv->finished || sv->fatal)
+		return;
+	for (i = 0; i < sv->nbindings; i++) {
+		b = sv->bindings[i];
+		if (b->removed)
+			continue;
+		active++;
+		cs = child_state(b->child);
+		if (b->failed || cs == CHILD_FAILED)
+			failed++;
+		else if (cs != CHILD_DONE)
+			live++;
+	}
+	if (live != 0)
+		return;
+	if (!sv->once && !sv->stopping) {
+		if (failed != active || active == 0)
+			return;
+		log_warnx("every table has failed: nothing left to capture");
+	}
+	supervisor_finish(sv);
+}
+
+/* Drain the merger, commit a last time, leave the loop. */
+static void
+supervisor_finish(struct supervisor *sv)
+{
+	struct supervisor_binding *b;
+	size_t i, failed = 0;
+
+	sv->finished = 1;
+	merge_release(sv->merge, SIZE_MAX, supervisor_emit, sv);
+	if (sv->fatal || supervisor_commit(sv) != 0)
+		return;
+	for (i = 0; i < sv->nbindings; i++) {
+		b = sv->bindings[i];
+		if (!b->failed)
+			continue;
+		failed++;
+		log_warnx("table %s failed: %s", b->name,
+		    b->st->failed_reason ? b->st->failed_reason : "unknown");
+	}
+	if (failed != 0 && (sv->once || !sv->stopping)) {
+		log_warnx("%zu of %zu table%s failed", failed, sv->nbindings,
+		    sv->nbindings == 1 ? "" : "s");
+		sv->exit_code = 1;
+	} else
+		log_info("all tables %s; committed up to seq %llu",
+		    sv->once && !sv->stopping ? "reached their stop position"
+					      : "stopped",
+		    (unsigned long long)output_seq(sv->out));
+	event_base_loopexit(sv->base, NULL);
+}
+
+/* Read SUPERVISOR_CRASH_ENV (tests only). */
+static void
+supervisor_crash_parse(struct supervisor *sv)
+{
+	static const char *steps[] = { "written", "synced", "state" };
+	const char *env = getenv(SUPERVISOR_CRASH_ENV), *colon;
+	size_t i, len;
+
+	sv->crash_step = -1;
+	if (env == NULL || (colon = strchr(env, ':')) == NULL)
+		return;
+	len = colon - env;
+	sv->crash_left = strtol(colon + 1, NULL, 10);
+	if (len == strlen("replica") && strncmp(env, "replica", len) == 0)
+		sv->crash_step = SUPERVISOR_CRASH_REPLICA;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (len == strlen(steps[i]) && strncmp(env, steps[i], len) == 0)
+			sv->crash_step = OUTPUT_STEP_WRITTEN + i;
+	}
+	if (sv->crash_step != -1)
+		log_warnx("%s=%s: will kill myself there (a test)",
+		    SUPERVISOR_CRASH_ENV, env);
+}
+
+/* A commit reached step: die there if the test hook says so. */
+static void
+supervisor_crash_point(struct supervisor *sv, int step)
+{
+	if (sv->crash_step != step || --sv->crash_left != 0)
+		return;
+	log_warnx("%s: killing myself now", SUPERVISOR_CRASH_ENV);
+	kill(getpid(), SIGKILL);
+}
+
+/* output.c's steps, for the test hook. */
+static void
+supervisor_output_hook(enum output_step step, void *arg)
+{
+	supervisor_crash_point(arg, (int)step);
+}

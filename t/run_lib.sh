@@ -1,0 +1,197 @@
+# t/run_lib.sh: what t/run.sh and t/run_ct.sh share: the simulator
+# (or a real server: MSSQL_TEST_ADDRESS, MSSQL_TEST_USER,
+# MSSQL_TEST_PASSWORD), tsql, configuration files, and replaying an
+# output file by key.  Sourced after t/lib.sh.
+
+SIM=${MSSQLSIM:-$top_builddir/t/mssqlsim/mssqlsim}
+SIM_PID=
+DAEMON_PID=
+NOTIFY_PID=
+DB=runt
+
+# Stop what we started: the daemon (hard) and the simulator.
+run_cleanup()
+{
+	if [ -n "$DAEMON_PID" ]; then
+		kill -9 "$DAEMON_PID" 2>/dev/null
+		wait "$DAEMON_PID" 2>/dev/null
+	fi
+	if [ -n "$NOTIFY_PID" ]; then
+		kill "$NOTIFY_PID" 2>/dev/null
+		wait "$NOTIFY_PID" 2>/dev/null
+	fi
+	if [ -n "$SIM_PID" ]; then
+		kill "$SIM_PID" 2>/dev/null
+		wait "$SIM_PID" 2>/dev/null
+	fi
+	[ -n "$KEEP" ] || rm -rf "$T"
+}
+trap run_cleanup EXIT
+
+# Start mssqlsim on a free port (or use MSSQL_TEST_ADDRESS), write a
+# freetds.conf naming it "sim" and create database $DB.
+sim_start()
+{
+	if [ -n "$MSSQL_TEST_ADDRESS" ]; then
+		HOST=${MSSQL_TEST_ADDRESS%:*}
+		PORT=${MSSQL_TEST_ADDRESS##*:}
+		U=$MSSQL_TEST_USER
+		PW=$MSSQL_TEST_PASSWORD
+	else
+		[ -x "$SIM" ] || skip "$SIM is not built"
+		mkdir -p "$T/data"
+		HOST=127.0.0.1
+		U=sa
+		PW='Run_test1!'
+		timeout -k 5 600 "$SIM" --listen 127.0.0.1:0 \
+		    --data "$T/data" --sa-password "$PW" \
+		    --cdc-polling-interval-ms 100 \
+		    >"$T/sim.out" 2>"$T/sim.err" &
+		SIM_PID=$!
+		for _i in $(seq 1 50); do
+			grep -q '^port ' "$T/sim.out" 2>/dev/null && break
+			sleep 0.1
+		done
+		PORT=$(sed -n 's/^port //p' "$T/sim.out")
+		if [ -z "$PORT" ]; then
+			echo "$T_NAME: mssqlsim did not start" >&2
+			cat "$T/sim.err" >&2
+			exit 99
+		fi
+	fi
+	cat >"$T/freetds.conf" <<EOF
+[sim]
+	host = $HOST
+	port = $PORT
+	tds version = 7.4
+EOF
+	FREETDSCONF=$T/freetds.conf
+	export FREETDSCONF
+	sq_master "IF DB_ID('$DB') IS NOT NULL DROP DATABASE $DB" >/dev/null
+	sq_master "CREATE DATABASE $DB" >"$T/createdb.log"
+}
+
+# Run a batch in master through tsql; rows (no headers) and messages.
+sq_master()
+{
+	printf '%s\ngo\n' "$1" |
+	    run_with_timeout 60 tsql -S sim -U "$U" -P "$PW" -o qh 2>&1
+}
+
+# Run a batch in $DB.
+sq()
+{
+	printf '%s\ngo\n' "$1" |
+	    run_with_timeout 60 tsql -S sim -U "$U" -P "$PW" -D "$DB" -o qh 2>&1
+}
+
+# Write $T/NAME.json: mkcfg NAME BINDINGS_JSON [PASSWORD].  Output,
+# replica and state are $T/NAME.jsonl, .replica.db and .state.db.
+mkcfg()
+{
+	cat >"$T/$1.json" <<EOF
+{"address": "$HOST:$PORT", "database": "$DB", "user": "$U",
+ "password": "${3:-$PW}", "tls": {"encrypt": "off"},
+ "advanced": {"poll_interval_ms": 100, "backfill_chunk_size": 500},
+ "output": {"path": "$T/$1.jsonl"},
+ "replica": {"path": "$T/$1.replica.db"},
+ "state": {"path": "$T/$1.state.db"},
+ "bindings": $2}
+EOF
+}
+
+# Run the daemon in the foreground under a limit: runcap SECS NAME ARGS...
+# Status in $RC, stderr in $T/err.
+runcap()
+{
+	_secs=$1
+	_name=$2
+	shift 2
+	RC=0
+	run_with_timeout "$_secs" "$MSSQL_CAPTURE" -c "$T/$_name.json" "$@" \
+	    >"$T/out" 2>"$T/err" || RC=$?
+}
+
+# Start the daemon in the background: runbg NAME ARGS...; its pid is
+# $DAEMON_PID, its stderr $T/bg.err.  One at a time: a daemon still
+# running from before is killed first.
+runbg()
+{
+	_name=$1
+	shift
+	if [ -n "$DAEMON_PID" ]; then
+		# A check failed with the last one still running.
+		kill -9 "$DAEMON_PID" 2>/dev/null
+		wait "$DAEMON_PID" 2>/dev/null
+	fi
+	: >"$T/bg.err"
+	"$MSSQL_CAPTURE" -c "$T/$_name.json" "$@" >"$T/bg.out" \
+	    2>"$T/bg.err" &
+	DAEMON_PID=$!
+}
+
+# Wait for the background daemon: waitbg SECS; status in $RC (124 if
+# it had to be killed).
+waitbg()
+{
+	_i=0
+	while kill -0 "$DAEMON_PID" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt $(($1 * 10)) ]; then
+			kill -9 "$DAEMON_PID" 2>/dev/null
+			wait "$DAEMON_PID" 2>/dev/null
+			DAEMON_PID=
+			RC=124
+			return
+		fi
+		sleep 0.1
+	done
+	RC=0
+	wait "$DAEMON_PID" || RC=$?
+	DAEMON_PID=
+}
+
+# Wait until a command succeeds: wait_for SECS CMD...
+wait_for()
+{
+	_n=$(($1 * 10))
+	shift
+	while [ "$_n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+# The output file's lines: lines FILE.
+lines()
+{
+	if [ -f "$1" ]; then
+		wc -l <"$1" | tr -d ' '
+	else
+		echo 0
+	fi
+}
+
+# expect DESCRIPTION ACTUAL EXPECTED
+expect()
+{
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "expected: $3" "got: $2" \
+		    "stderr: $(tail -c 1500 "$T/err" 2>/dev/null)"
+	fi
+}
+
+# expect_grep DESCRIPTION FILE PATTERN
+expect_grep()
+{
+	if grep -q -- "$3" "$2"; then
+		pass "$1"
+	else
+		fail "$1" "expected to match: $3" \
+		    "got: $(tail -c 1500 "$2" 2>/dev/null)"
+	fi
+}
