@@ -1,9 +1,10 @@
 #!/bin/sh
 # quickstart.sh: install what mssql-capture needs on Debian, build it,
-# and (when a simulator is built) show a capture against it.
+# and show a capture against the bundled SQL Server simulator
+# (t/demo.sh).
 #
-#   ./quickstart.sh            install packages, build
-#   ./quickstart.sh --no-deps  build only (packages already installed)
+#   ./quickstart.sh            install packages, build, demo
+#   ./quickstart.sh --no-deps  build and demo (packages already installed)
 #
 # Package installation uses sudo when not run as root.
 set -eu
@@ -30,5 +31,8 @@ make -j"$(nproc 2>/dev/null || echo 2)"
 
 echo "quickstart: checking the example configuration"
 ./mssql-capture -c etc/mssql-capture.json -n
+
+echo "quickstart: a capture against the bundled simulator (t/demo.sh)"
+t/demo.sh .
 
 echo "quickstart: done.  Run the tests with: make check"
