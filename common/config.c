@@ -152,6 +152,7 @@ static void config_resolve_path(struct config_ctx *, char **);
 static void config_check_readable(
     struct config_ctx *, const char *, const char *);
 static void config_finish_password(struct config_ctx *);
+static void config_finish_unimplemented(struct config_ctx *);
 static void config_read_password(struct config_ctx *);
 static char *config_read_secret(struct config_ctx *, int, const char *);
 static void config_free_names(char **);
@@ -1260,6 +1261,7 @@ config_finish(struct config_ctx *ctx)
 
 	config_finish_modes(ctx);
 	config_finish_password(ctx);
+	config_finish_unimplemented(ctx);
 	config_resolve_path(ctx, &cfg->tls.ca_file);
 	if (cfg->tls.ca_file != NULL)
 		config_check_readable(ctx, "/tls/ca_file", cfg->tls.ca_file);
@@ -1267,6 +1269,34 @@ config_finish(struct config_ctx *ctx)
 		config_resolve_path(ctx, &cfg->output.path);
 	config_resolve_path(ctx, &cfg->replica.path);
 	config_resolve_path(ctx, &cfg->state.path);
+}
+
+/*
+ * Values the file format knows but this release does not implement are
+ * refused here, so that nothing starts believing it works.
+ */
+static void
+config_finish_unimplemented(struct config_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	size_t i;
+
+	if (cfg->output.format == CONFIG_FORMAT_DEBEZIUM)
+		config_error(ctx,
+		    "/output/format: \"debezium\" is not "
+		    "implemented yet; use \"jsonl\"");
+	if (cfg->mode == CONFIG_MODE_BATCH)
+		config_error(ctx,
+		    "/mode: \"batch\" is not implemented yet; "
+		    "use \"auto\", \"ct\" or \"cdc\"");
+	for (i = 0; i < cfg->nbindings; i++) {
+		if (cfg->bindings[i].mode == CONFIG_MODE_BATCH &&
+		    cfg->mode != CONFIG_MODE_BATCH)
+			config_error(ctx,
+			    "/bindings/%zu/mode: \"batch\" is not "
+			    "implemented yet; use \"auto\", \"ct\" or \"cdc\"",
+			    i);
+	}
 }
 
 /* A binding without a mode of its own takes the top-level one. */

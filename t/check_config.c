@@ -285,7 +285,7 @@ END_TEST
 START_TEST(test_every_key_set)
 {
 	ck_assert_ptr_nonnull(load_minimal(
-	    "\"historyMode\": true, \"mode\": \"batch\", "
+	    "\"historyMode\": true, \"mode\": \"cdc\", "
 	    "\"tls\": { \"encrypt\": \"require\", "
 	    "\"trust_server_certificate\": true }, "
 	    "\"advanced\": { \"discover_tables_without_ct\": true, "
@@ -293,11 +293,11 @@ START_TEST(test_every_key_set)
 	    "\"poll_interval_ms\": 250, \"max_workers\": 2, "
 	    "\"oversized_value_strategy\": \"null\" }, "
 	    "\"output\": { \"path\": \"/abs/out.jsonl\", "
-	    "\"format\": \"debezium\" }, "
+	    "\"format\": \"jsonl\" }, "
 	    "\"replica\": { \"path\": \"r.db\" }, "
 	    "\"state\": { \"path\": null }"));
 	ck_assert_int_eq(cfg->history_mode, 1);
-	ck_assert_int_eq(cfg->mode, CONFIG_MODE_BATCH);
+	ck_assert_int_eq(cfg->mode, CONFIG_MODE_CDC);
 	ck_assert_int_eq(cfg->tls.encrypt, CONFIG_ENCRYPT_REQUIRE);
 	ck_assert_int_eq(cfg->tls.trust_server_certificate, 1);
 	ck_assert_int_eq(cfg->advanced.discover_tables_without_ct, 1);
@@ -308,7 +308,7 @@ START_TEST(test_every_key_set)
 	ck_assert_int_eq(
 	    cfg->advanced.oversized_value_strategy, CONFIG_OVERSIZED_NULL);
 	ck_assert_str_eq(cfg->output.path, "/abs/out.jsonl");
-	ck_assert_int_eq(cfg->output.format, CONFIG_FORMAT_DEBEZIUM);
+	ck_assert_int_eq(cfg->output.format, CONFIG_FORMAT_JSONL);
 	ck_assert_ptr_nonnull(strstr(cfg->replica.path, "/r.db"));
 	ck_assert_int_eq(cfg->replica.path[0], '/');
 	ck_assert_ptr_nonnull(strstr(cfg->state.path,
@@ -603,6 +603,20 @@ START_TEST(test_duplicate_binding)
 }
 END_TEST
 
+/* Known but unimplemented values are refused, not silently ignored. */
+START_TEST(test_unimplemented)
+{
+	load_minimal("\"output\": { \"format\": \"debezium\" }");
+	assert_fails("config: /output/format: \"debezium\" is not "
+		     "implemented yet; use \"jsonl\"");
+	config_errors_free(&errs);
+	load_minimal("\"bindings\": [ { \"namespace\": \"dbo\", "
+		     "\"stream\": \"a\", \"mode\": \"batch\" } ]");
+	assert_fails("config: /bindings/0/mode: \"batch\" is not "
+		     "implemented yet; use \"auto\", \"ct\" or \"cdc\"");
+}
+END_TEST
+
 START_TEST(test_columns_both)
 {
 	load_minimal("\"bindings\": [ { \"namespace\": \"dbo\", "
@@ -777,6 +791,7 @@ config_suite(void)
 	tcase_add_test(tc, test_password_both);
 	tcase_add_test(tc, test_env_override);
 	tcase_add_test(tc, test_duplicate_binding);
+	tcase_add_test(tc, test_unimplemented);
 	tcase_add_test(tc, test_columns_both);
 	tcase_add_test(tc, test_skip_backfills);
 	tcase_add_test(tc, test_several_problems);
