@@ -517,7 +517,7 @@ simtype_parse_text(
 {
 	char name[64];
 	const char *p, *q;
-	int args[2], nargs = 0;
+	int args[2] = { 0, 0 }, nargs = 0;
 	size_t n;
 
 	if ((p = strchr(text, '(')) == NULL)
