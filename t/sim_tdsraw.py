@@ -271,9 +271,17 @@ def main():
     expect("a batch in 40 packets of 512 bytes", tokens(p),
            [(0x81, 1), (0xD1, (7,)), (0xFD, 0x10)])
 
+    # SET NOCOUNT ON clears DONE_COUNT until RESETCONNECTION forgets
+    # the session's SET options, as sp_reset_connection does.
+    c.send(0x01, batch("set nocount on"), 8192)
+    c.recv()
+    c.send(0x01, batch("select 9"), 8192)
+    expect("SET NOCOUNT ON: no DONE_COUNT", tokens(c.recv()[1])[-1],
+           (0xFD, 0x00))
     c.send(0x01, batch("select 9"), 8192, status=0x08)
     toks = tokens(c.recv()[1])
-    expect("RESETCONNECTION is acknowledged by ENVCHANGE 18 first",
+    expect("RESETCONNECTION is acknowledged by ENVCHANGE 18 first "
+           "and resets SET options",
            toks[:1] + toks[2:], [(0xE3, 18), (0xD1, (9,)), (0xFD, 0x10)])
 
     c.send(0x06, b"")

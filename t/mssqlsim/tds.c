@@ -1125,11 +1125,18 @@ tds_do_bulk(struct tds_conn *c)
 	return (tds_reply_end(c));
 }
 
-/* Reset the session for RESETCONNECTION: acknowledged with ENVCHANGE 18. */
+/*
+ * RESETCONNECTION: acknowledged with ENVCHANGE 18, then the session is
+ * reset as sp_reset_connection does.  RESETCONNECTIONSKIPTRAN would keep
+ * an open transaction; the engine cannot reset around one, so that
+ * variant is only acknowledged.
+ */
 static void
 tds_reset(struct tds_conn *c)
 {
 	tds_put_envchange_bin(c, SIM_ENV_RESETACK, NULL, 0, NULL, 0);
+	if ((c->mstatus & TDS_ST_RESET) && c->sess != NULL)
+		engine_session_reset(c->sess, &c->sink);
 }
 
 /*
