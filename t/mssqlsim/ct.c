@@ -93,7 +93,6 @@ struct ct_dbset {
 	int auto_cleanup;
 };
 
-static void ct_bind(sqlite3_stmt *st, int i, const struct simval *v);
 static int ct_execf(sqlite3 *db, struct sim_error *err, const char *fmt, ...);
 static void ct_buff(struct sbuf *b, const char *fmt, ...);
 static int64_t ct_int(sqlite3 *db, int64_t def, const char *fmt, ...);
@@ -159,29 +158,6 @@ static struct {
 } ct_bg = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
 
 /* ---- small helpers ---- */
-
-/* Bind an owned value. */
-static void
-ct_bind(sqlite3_stmt *st, int i, const struct simval *v)
-{
-	switch (v == NULL ? SQLITE_NULL : v->kind) {
-	case SQLITE_INTEGER:
-		sqlite3_bind_int64(st, i, v->i);
-		break;
-	case SQLITE_FLOAT:
-		sqlite3_bind_double(st, i, v->f);
-		break;
-	case SQLITE_TEXT:
-		sqlite3_bind_text(st, i, (char *)v->p, v->len, SQLITE_STATIC);
-		break;
-	case SQLITE_BLOB:
-		sqlite3_bind_blob(st, i, v->p, v->len, SQLITE_STATIC);
-		break;
-	default:
-		sqlite3_bind_null(st, i);
-		break;
-	}
-}
 
 /* Run SQL (sqlite3_mprintf format) on a connection. */
 static int
@@ -647,7 +623,7 @@ ct_emit(struct sim_session *s, struct ct_tab *tb, const struct rowchange *c,
 	if ((st = ct_upsert_stmt(s, tb)) == NULL)
 		return (engine_sqlite_error(s, err));
 	for (k = 0; k < n; k++)
-		ct_bind(st, k + 1, &img[tb->keyidx[k]]);
+		simval_bind(st, k + 1, &img[tb->keyidx[k]]);
 	sqlite3_bind_int64(st, n + 1, tb->version);
 	sqlite3_bind_int(st, n + 2, op == 'I');
 	sqlite3_bind_int(st, n + 3, op == 'D');
@@ -657,7 +633,7 @@ ct_emit(struct sim_session *s, struct ct_tab *tb, const struct rowchange *c,
 		    st, n + 5, mask->data, mask->len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, n + 5);
-	ct_bind(st, n + 6, &c->context);
+	simval_bind(st, n + 6, &c->context);
 	rc = sqlite3_step(st);
 	engine_stmt_put(s, st);
 	return (rc == SQLITE_DONE ? 0 : engine_sqlite_error(s, err));

@@ -52,29 +52,6 @@ struct writer {
 	uint64_t rows;
 };
 
-/* Bind an owned value. */
-static void
-dml_bind(sqlite3_stmt *st, int i, const struct simval *v)
-{
-	switch (v->kind) {
-	case SQLITE_INTEGER:
-		sqlite3_bind_int64(st, i, v->i);
-		break;
-	case SQLITE_FLOAT:
-		sqlite3_bind_double(st, i, v->f);
-		break;
-	case SQLITE_TEXT:
-		sqlite3_bind_text(st, i, (char *)v->p, v->len, SQLITE_STATIC);
-		break;
-	case SQLITE_BLOB:
-		sqlite3_bind_blob(st, i, v->p, v->len, SQLITE_STATIC);
-		break;
-	default:
-		sqlite3_bind_null(st, i);
-		break;
-	}
-}
-
 /* Prepare SQL built with sqlite3_mprintf. */
 static sqlite3_stmt *
 dml_prepare(struct sim_session *s, struct sim_error *err, const char *fmt, ...)
@@ -623,7 +600,7 @@ writer_insert(struct writer *w, struct simval *vals, const int *given)
 	if (writer_fill(w, vals, given) == -1)
 		return (-1);
 	for (i = 0; i < w->t->ncols; i++)
-		dml_bind(w->ins, i + 1, &vals[i]);
+		simval_bind(w->ins, i + 1, &vals[i]);
 	if (writer_step(w, w->ins, vals) == -1)
 		return (-1);
 	if (writer_recompute(w, sqlite3_last_insert_rowid(w->s->db)) == -1 ||
@@ -1190,11 +1167,11 @@ dml_update_one(struct parser *p, struct dmlsrc *d, struct writer *w,
 	int i, rc;
 
 	for (i = 0; i < d->nset; i++)
-		dml_bind(st, i + 1, &r->vals[k * d->nset + i]);
+		simval_bind(st, i + 1, &r->vals[k * d->nset + i]);
 	memset(&rv, 0, sizeof(rv));
 	if (rvcol >= 0) {
 		writer_rowversion(w, &rv);
-		dml_bind(st, d->nset + 1, &rv);
+		simval_bind(st, d->nset + 1, &rv);
 	}
 	sqlite3_bind_int64(st, d->nset + 2, r->rowid[k]);
 	rc = sqlite3_step(st);
@@ -1462,7 +1439,7 @@ dml_bulk_row(void *arg, sqlite3_stmt *conv, struct simval *in,
 		given[i] = in[i].kind != SQLITE_NULL;
 		if (in[i].kind == SQLITE_NULL || rc == -1)
 			continue;
-		dml_bind(conv, 1, &in[i]);
+		simval_bind(conv, 1, &in[i]);
 		sqlite3_step(conv);
 		rc = writer_convert(
 		    w, i, sqlite3_column_value(conv, 0), &from[i], &vals[i]);

@@ -971,29 +971,6 @@ engine_write_end(struct sim_session *s, int ok, struct sim_error *err)
 	return (ok ? 0 : -1);
 }
 
-/* Bind an owned value to parameter i. */
-static void
-engine_bind_one(sqlite3_stmt *st, int i, const struct simval *v)
-{
-	switch (v->kind) {
-	case SQLITE_INTEGER:
-		sqlite3_bind_int64(st, i, v->i);
-		break;
-	case SQLITE_FLOAT:
-		sqlite3_bind_double(st, i, v->f);
-		break;
-	case SQLITE_TEXT:
-		sqlite3_bind_text(st, i, (char *)v->p, v->len, SQLITE_STATIC);
-		break;
-	case SQLITE_BLOB:
-		sqlite3_bind_blob(st, i, v->p, v->len, SQLITE_STATIC);
-		break;
-	default:
-		sqlite3_bind_null(st, i);
-		break;
-	}
-}
-
 /*
  * Bind the parameters of compiled SQL: ":vN" is session variable N,
  * ":lN" literal N of the statement being run (p may be NULL).
@@ -1010,9 +987,9 @@ engine_bind_vars(struct sim_session *s, struct parser *p, sqlite3_stmt *st)
 			continue;
 		k = atoi(name + 2);
 		if (name[1] == 'v' && k >= 0 && k < s->nvars)
-			engine_bind_one(st, i, &s->vars[k].value);
+			simval_bind(st, i, &s->vars[k].value);
 		else if (name[1] == 'l' && p != NULL && k >= 0 && k < p->nlits)
-			engine_bind_one(st, i, &p->lits[k]);
+			simval_bind(st, i, &p->lits[k]);
 	}
 	return (0);
 }

@@ -246,6 +246,8 @@ void sim_sqlite_error(sqlite3_context *, int, int, int, const char *, ...)
     __attribute__((__format__(__printf__, 5, 6)));
 void simval_free(struct simval *);
 void simval_from_sqlite(struct simval *, sqlite3_value *);
+void simval_bind(sqlite3_stmt *, int, const struct simval *);
+uint32_t util_utf8_next(const unsigned char **, const unsigned char *);
 
 /* clock.c */
 void clock_init(const char *);

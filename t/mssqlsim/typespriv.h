@@ -99,7 +99,6 @@ void typguid_format(const unsigned char *, char *);
 /* typestr.c */
 int types_conv_str(const struct typval *, const struct sim_type *,
     const struct sim_type *, int, struct simval *, struct sim_error *);
-uint32_t typstr_next(const unsigned char **, const unsigned char *);
 void typstr_put_utf8(struct sbuf *, uint32_t);
 int typstr_cp1252_byte(uint32_t);
 void typstr_to_cp1252(struct sbuf *, const char *, size_t);

@@ -87,46 +87,6 @@ static const char typstr_base_ext_a[] =
 /* Base letters of U+00E0-U+00FF (after folding). */
 static const char typstr_base_latin1[] = "aaaaaa.ceeeeiiii.nooooo.ouuuuy.y";
 
-/* Decode one UTF-8 code point; bad bytes decode as U+FFFD. */
-uint32_t
-typstr_next(const unsigned char **pp, const unsigned char *end)
-{
-	const unsigned char *p = *pp;
-	uint32_t cp;
-	int n, i;
-
-	if (p[0] < 0x80) {
-		*pp = p + 1;
-		return (p[0]);
-	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		cp = p[0] & 0x1f;
-		n = 1;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		cp = p[0] & 0x0f;
-		n = 2;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		cp = p[0] & 0x07;
-		n = 3;
-	} else {
-		*pp = p + 1;
-		return (0xfffd);
-	}
-	if (end - p <= n) {
-		*pp = end;
-		return (0xfffd);
-	}
-	for (i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80) {
-			*pp = p + i;
-			return (0xfffd);
-		}
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	*pp = p + n + 1;
-	return (cp);
-}
-
 /* Append one code point as UTF-8. */
 void
 typstr_put_utf8(struct sbuf *b, uint32_t cp)
@@ -194,7 +154,7 @@ typstr_to_cp1252(struct sbuf *b, const char *s, size_t len)
 		return;
 	}
 	while (p < end) {
-		cp = typstr_next(&p, end);
+		cp = util_utf8_next(&p, end);
 		if ((c = typstr_cp1252_byte(cp)) != -1)
 			sbuf_u8(b, c);
 		else if (cp >= 0x10000)
@@ -234,7 +194,7 @@ typstr_filter_1252(struct sbuf *b, const unsigned char *p, size_t len)
 		return;
 	}
 	while (p < end) {
-		cp = typstr_next(&p, end);
+		cp = util_utf8_next(&p, end);
 		if (typstr_cp1252_byte(cp) != -1)
 			typstr_put_utf8(b, cp);
 		else if (cp >= 0x10000)
@@ -254,7 +214,7 @@ typstr_units(const unsigned char *p, size_t len, int wide)
 	if (typstr_is_ascii(p, len))
 		return (len);
 	while (p < end)
-		n += typstr_next(&p, end) >= 0x10000 && wide ? 2 : 1;
+		n += util_utf8_next(&p, end) >= 0x10000 && wide ? 2 : 1;
 	return (n);
 }
 
@@ -267,7 +227,7 @@ typstr_prefix(const unsigned char *s, size_t len, size_t units, int wide)
 
 	while (p < end) {
 		q = p;
-		w = typstr_next(&q, end) >= 0x10000 && wide ? 2 : 1;
+		w = util_utf8_next(&q, end) >= 0x10000 && wide ? 2 : 1;
 		if (n + w > units)
 			break;
 		n += w;
@@ -1043,8 +1003,8 @@ typstr_cmp_level(const unsigned char *a, int na, const unsigned char *b, int nb,
 			cb = *b >= 'A' && *b <= 'Z' ? *b + 32 : *b;
 			a++, b++;
 		} else {
-			ca = fn(typstr_next(&a, ea));
-			cb = fn(typstr_next(&b, eb));
+			ca = fn(util_utf8_next(&a, ea));
+			cb = fn(util_utf8_next(&b, eb));
 		}
 		if (ca != cb)
 			return (ca < cb ? -1 : 1);

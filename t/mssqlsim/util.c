@@ -152,7 +152,7 @@ sbuf_u64le(struct sbuf *b, uint64_t v)
 }
 
 /* Decode one UTF-8 code point; invalid bytes decode as U+FFFD. */
-static uint32_t
+uint32_t
 util_utf8_next(const unsigned char **pp, const unsigned char *end)
 {
 	const unsigned char *p = *pp;
@@ -419,6 +419,29 @@ simval_from_sqlite(struct simval *v, sqlite3_value *sv)
 		break;
 	default:
 		v->kind = SQLITE_NULL;
+		break;
+	}
+}
+
+/* Bind an owned value (NULL for SQL NULL) to parameter i of a statement. */
+void
+simval_bind(sqlite3_stmt *st, int i, const struct simval *v)
+{
+	switch (v == NULL ? SQLITE_NULL : v->kind) {
+	case SQLITE_INTEGER:
+		sqlite3_bind_int64(st, i, v->i);
+		break;
+	case SQLITE_FLOAT:
+		sqlite3_bind_double(st, i, v->f);
+		break;
+	case SQLITE_TEXT:
+		sqlite3_bind_text(st, i, (char *)v->p, v->len, SQLITE_STATIC);
+		break;
+	case SQLITE_BLOB:
+		sqlite3_bind_blob(st, i, v->p, v->len, SQLITE_STATIC);
+		break;
+	default:
+		sqlite3_bind_null(st, i);
 		break;
 	}
 }
