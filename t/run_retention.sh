@@ -1,0 +1,79 @@
+#!/bin/sh
+#
+# Retention loss re-backfills that table alone.  Two Change Tracking
+# tables are captured; one of them (ra) changes and is not captured
+# again while the other (rb) is, then the simulator's clock moves past
+# the 2-day retention and cleanup purges ra's change, so ra's
+# CHANGE_TRACKING_MIN_VALID_VERSION rises above its stored cursor
+# (SQLSERVER.md 1.7: CHANGETABLE does not fail then, the client must
+# compare).  The next run must notice, log why, and backfill that table
+# again as snapshot rows with its current content, while the other
+# table, still within retention, only streams its own new change.
+# Uses the simulator-only procedure sim.advance_clock: skipped against
+# a real server (MSSQL_TEST_ADDRESS), and (77) when CT is rejected.
+
+. "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
+. "$top_srcdir/t/run_lib.sh"
+
+[ -z "$MSSQL_TEST_ADDRESS" ] || skip "needs the simulator's clock"
+sim_start
+out=$(sq "ALTER DATABASE $DB SET CHANGE_TRACKING = ON
+    (CHANGE_RETENTION = 2 DAYS, AUTO_CLEANUP = ON)")
+case $out in
+*Msg*) skip "the server rejects Change Tracking: $(echo "$out" | tr '\n' ' ')" ;;
+esac
+
+for t in ra rb; do
+	sq "CREATE TABLE dbo.$t (id int PRIMARY KEY, v nvarchar(20))
+	    ALTER TABLE dbo.$t ENABLE CHANGE_TRACKING
+	    INSERT INTO dbo.$t VALUES (1, N'one'), (2, N'two'), (3, N'three')" \
+	    >>"$T/sql.log"
+done
+mkcfg ret '[{"namespace": "dbo", "stream": "ra"},
+    {"namespace": "dbo", "stream": "rb"}]'
+runcap 60 ret run --once
+expect "first run --once exits 0" "$RC" 0
+expect "first run: 6 snapshot rows" "$(lines "$T/ret.jsonl")" 6
+
+# ra changes now; a day later rb changes and is captured alone, so
+# rb's cursor moves past ra's change while ra's stays behind it.
+sq "UPDATE dbo.ra SET v = N'uno' WHERE id = 1" >>"$T/sql.log"
+sq "EXEC sim.advance_clock @seconds = 86400" >>"$T/sql.log"
+sq "UPDATE dbo.rb SET v = N'zwei' WHERE id = 2" >>"$T/sql.log"
+"$PYTHON3" - "$T/ret.json" "$T/retb.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["bindings"] = [b for b in c["bindings"] if b["stream"] == "rb"]
+json.dump(c, open(sys.argv[2], "w"))
+EOF
+runcap 60 retb run --once
+expect "rb alone: run --once exits 0" "$RC" 0
+# A day and a half later (2.5 days after ra's change, 1.5 after rb's)
+# cleanup purges what is older than the 2-day retention.
+sq "EXEC sim.advance_clock @seconds = 129600" >>"$T/sql.log"
+sq "EXEC sys.sp_flush_CT_internal_table_on_demand" >>"$T/sql.log"
+minv=$(sq "SELECT CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID('dbo.ra'))" |
+    tr -d ' \t')
+expect "cleanup raised ra's min valid version above its cursor (2)" \
+    "$minv" 3
+sq "DELETE FROM dbo.ra WHERE id = 3
+    UPDATE dbo.rb SET v = N'dos' WHERE id = 2" >>"$T/sql.log"
+
+runcap 60 ret run --once
+expect "second run --once exits 0" "$RC" 0
+expect_grep "the retention loss is logged for dbo.ra" "$T/err" \
+    "dbo.ra.*below the table.s minimum valid"
+
+"$PYTHON3" - "$T/ret.jsonl" >"$T/second.out" <<'EOF'
+import json, sys
+for line in list(open(sys.argv[1]))[7:]:
+    d = json.loads(line)
+    s = d["_meta"]["source"]
+    print(s["table"], d["_meta"]["op"], "snap" if s["snapshot"] else "stream",
+          d["id"], d.get("v"))
+EOF
+expect "ra backfilled again with its current rows; rb streams only its change" \
+    "$(sort "$T/second.out" | tr '\n' ';')" \
+    "ra c snap 1 uno;ra c snap 2 two;rb u stream 2 dos;"
+
+finish
