@@ -43,6 +43,7 @@
 
 #include <sys/types.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -319,7 +320,23 @@ static void
 json_shortest(char *out, size_t size, double d, int is_float)
 {
 	int lo = 1, hi = is_float ? 9 : 17, mid, e;
+	int fast = is_float ? 6 : 15;
 
+	/*
+	 * Fast path: most values (decimal data) read back at 15 digits (6
+	 * for a float).  Then the 15-digit rounding, trailing zeros dropped
+	 * by json_layout(), IS the shortest form: a shorter k-digit form
+	 * that reads back lies within half an ulp of d (< 1.2e-16
+	 * relative), nearer than half a step of the 15-digit grid (> 5e-16
+	 * relative), so rounding d to 15 digits lands on it.  Only the
+	 * values needing 16 or 17 digits go on to the search.  Subnormals,
+	 * whose ulp is relatively wider, always search.
+	 */
+	if (fabs(d) >= (is_float ? FLT_MIN : DBL_MIN)) {
+		if (json_try_digits(out, size, d, is_float, fast))
+			return;
+		lo = fast + 1;
+	}
 	if (frexp(fabs(d), &e) == 0.5) {
 		for (mid = lo; mid < hi; mid++) {
 			if (json_try_digits(out, size, d, is_float, mid))
