@@ -158,6 +158,7 @@ struct merge_table {
 	struct merge_marks marks;
 	struct merge_cursor cursor; /* poslen 0: none yet */
 	int full;
+	int rewound; /* worker restarted: may repeat older watermarks */
 };
 
 /* The release bound of a group. */
@@ -357,6 +358,7 @@ merge_table_disconnect(struct merge *m, uint32_t id)
 	if ((t = merge_find(m, id)) == NULL)
 		fatalx("%s: unknown table %u", __func__, id);
 	merge_drop_tail(t);
+	t->rewound = 1;
 }
 
 /*
@@ -535,8 +537,16 @@ merge_push_watermark(
 	    (t->mode == FRAME_MODE_CDC && w->poslen != FRAME_POS_CDC_SIZE))
 		return (-1);
 	if (t->wmlen != 0 &&
-	    merge_pos_cmp(w->pos, w->poslen, t->wm, t->wmlen) < 0)
-		return (-1);
+	    merge_pos_cmp(w->pos, w->poslen, t->wm, t->wmlen) < 0) {
+		/*
+		 * A restarted worker resumes from the last fully released
+		 * cursor, below the watermark its predecessor reached: what
+		 * it repeats up to there is known already (its events are
+		 * dropped as seen, the old marks keep their cursors).
+		 */
+		return (t->rewound ? 0 : -1);
+	}
+	t->rewound = 0;
 	memcpy(t->wm, w->pos, w->poslen);
 	t->wmlen = w->poslen;
 	if (t->lastlen == 0 ||

@@ -62,11 +62,6 @@ insert_rows()
 	    -o qh >>"$T/sql.log" 2>&1
 }
 
-# The source table, one "id<TAB>name<TAB>amount" line per row.
-source_rows()
-{
-	sq "SELECT id, name, amount FROM $1 ORDER BY id"
-}
 
 # Replay an output file by key for table NAME, printed like
 # source_rows; exits 1 if seq is not 1, 2, 3, ... or if an event is

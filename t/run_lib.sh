@@ -195,3 +195,61 @@ expect_grep()
 		    "got: $(tail -c 1500 "$2" 2>/dev/null)"
 	fi
 }
+
+# Replaying by key, shared by t/run_ct.sh and t/run_stress.sh, for
+# tables (id int PRIMARY KEY, name, amount).  A test may define its own
+# versions after sourcing this file.
+
+# The source table, one "id<TAB>name<TAB>amount" line per row.
+source_rows()
+{
+	sq "SELECT id, name, amount FROM $1 ORDER BY id"
+}
+
+# Replay an output file by key for table NAME, printed like
+# source_rows; exits 1 if seq is not 1, 2, 3, ... or if an event is
+# there twice.
+replay()
+{
+	"$PYTHON3" - "$1" "$2" <<'PYEOF'
+import json, sys
+rows, seen, want = {}, set(), 1
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    m = d["_meta"]
+    if m["seq"] != want:
+        sys.exit("seq %d where %d was expected" % (m["seq"], want))
+    want += 1
+    s = m["source"]
+    ident = (s["table"], d["id"], s.get("version"), s.get("lsn"),
+             s.get("seqval"), s["snapshot"], m["op"])
+    if ident in seen:
+        sys.exit("duplicate event %r" % (ident,))
+    seen.add(ident)
+    if s["table"] != sys.argv[2]:
+        continue
+    if m["op"] == "d":
+        rows.pop(d["id"], None)
+    else:
+        rows[d["id"]] = d
+def show(v):
+    return "NULL" if v is None else str(v)
+for k in sorted(rows):
+    r = rows[k]
+    print("%d\t%s\t%s" % (k, show(r["name"]), show(r["amount"])))
+PYEOF
+}
+
+# The live rows of a replica table, printed like source_rows.
+replica_rows()
+{
+	"$PYTHON3" - "$1" "$DB" "$2" <<'PYEOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+name = "%s_dbo.%s" % (sys.argv[2], sys.argv[3])
+for i, n, a in c.execute('SELECT id, name, amount FROM "%s" '
+                         'WHERE _deleted = 0 ORDER BY id' % name):
+    print("%d\t%s\t%s" % (i, "NULL" if n is None else n,
+                          "NULL" if a is None else a))
+PYEOF
+}
