@@ -18,113 +18,29 @@
 # against private mssqlsim instances.  Needs /usr/bin/python3 with the
 # Debian python3-tds.
 
-import atexit
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
-try:
-    import pytds
-except ImportError:
-    print("sim_cdc: python3-tds is not installed", file=sys.stderr)
-    sys.exit(77)
+sys.dont_write_bytecode = True  # the source tree may be read-only
+import simtest  # noqa: E402 (exits 77 without python3-tds)
+import pytds  # noqa: E402
+from simtest import check, connect, expect, run, start_sim  # noqa: E402
 
-PASSED = 0
-FAILED = 0
-TMP = tempfile.mkdtemp(prefix="sim_cdc.")
-PROCS = []
-PASSWORD_SIM = "Sim_cdc1!"
-
-
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-atexit.register(cleanup)
-signal.signal(signal.SIGALRM, lambda *a: (print("sim_cdc: timeout"),
-                                          cleanup(), os._exit(1)))
-signal.alarm(600)
-
-
-def check(name, ok, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("ok: " + name)
-    else:
-        FAILED += 1
-        print("FAIL: " + name)
-        if detail:
-            print("    " + str(detail)[:600])
-
-
-def expect(name, got, want):
-    check(name, got == want, "expected %r, got %r" % (want, got))
-
-
-def run(name, fn):
-    """Run one group of checks; an exception fails it."""
-    try:
-        fn()
-    except Exception as e:
-        check(name, False, "%s: %s" % (type(e).__name__, str(e)[:600]))
-        traceback.print_exc(file=sys.stdout, limit=5)
-
-
-def start_sim(*args):
-    top = os.environ.get("top_builddir",
-                         os.path.join(os.path.dirname(__file__), ".."))
-    sim = os.environ.get("MSSQLSIM",
-                         os.path.join(top, "t", "mssqlsim", "mssqlsim"))
-    data = tempfile.mkdtemp(dir=TMP)
-    p = subprocess.Popen(["timeout", "-k", "5", "600", sim, "--listen",
-                          "127.0.0.1:0", "--data", data, "--sa-password",
-                          PASSWORD_SIM] + list(args), stdout=subprocess.PIPE)
-    PROCS.append(p)
-    line = p.stdout.readline().decode()
-    if not line.startswith("port "):
-        print("sim_cdc: mssqlsim did not start", file=sys.stderr)
-        sys.exit(99)
-    return int(line.split()[1])
-
-
+simtest.setup("Sim_cdc1!", 600)
+TMP = simtest.TMP
 POLL_MS = 200
-if os.environ.get("MSSQL_TEST_ADDRESS"):
-    HOST, PORT = os.environ["MSSQL_TEST_ADDRESS"].rsplit(":", 1)
-    PORT = int(PORT)
-    USER = os.environ["MSSQL_TEST_USER"]
-    PASSWORD = os.environ["MSSQL_TEST_PASSWORD"]
-    REAL = True
+HOST, PORT, USER, PASSWORD, REAL = simtest.server(
+    "--cdc-polling-interval-ms", str(POLL_MS))
+if REAL:
     SLOW_PORT = PORT
     POLL_MS = 5000
 else:
-    HOST, USER, PASSWORD, REAL = "127.0.0.1", "sa", PASSWORD_SIM, False
-    PORT = start_sim("--cdc-polling-interval-ms", str(POLL_MS))
     # A capture job that (almost) never runs by itself.
     SLOW_PORT = start_sim("--cdc-polling-interval-ms", "600000")
 
 DBN = [0]
-
-
-def connect(port=None, **kw):
-    args = dict(server=HOST, port=port or PORT, user=USER,
-                password=PASSWORD, autocommit=True, login_timeout=10,
-                timeout=60)
-    args.update(kw)
-    return pytds.connect(**args)
 
 
 def binparams(params):
@@ -1198,5 +1114,4 @@ run("ddl and two instances", test_ddl_two_instances)
 run("connectors", test_connectors)
 run("scan limits", test_scan_limits)
 run("concurrent writers", test_concurrent_writers)
-print("%d passed, %d failed" % (PASSED, FAILED))
-sys.exit(1 if FAILED else 0)
+simtest.finish()

@@ -15,109 +15,23 @@
 # the simulator's clock are skipped), else a private mssqlsim.  Needs
 # /usr/bin/python3 (the Debian python3-tds).
 
-import atexit
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
-try:
-    import pytds
-except ImportError:
-    print("sim_ct: python3-tds is not installed", file=sys.stderr)
-    sys.exit(77)
+sys.dont_write_bytecode = True  # the source tree may be read-only
+import simtest  # noqa: E402 (exits 77 without python3-tds)
+import pytds  # noqa: E402
+from simtest import check, connect, expect, run, start_sim  # noqa: E402
 
-PASSED = 0
-FAILED = 0
-TMP = tempfile.mkdtemp(prefix="sim_ct.")
-PROCS = []
+simtest.setup("Sim_ct_1!", 300)
+TMP = simtest.TMP
 DBN = [0]
 MADE = []
-
-
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-atexit.register(cleanup)
-signal.signal(signal.SIGALRM, lambda *a: (print("sim_ct: timeout"),
-                                          cleanup(), os._exit(1)))
-signal.alarm(300)
-
-
-def check(name, ok, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("ok: " + name)
-    else:
-        FAILED += 1
-        print("FAIL: " + name)
-        if detail:
-            print("    " + str(detail)[:600])
-
-
-def expect(name, got, want):
-    check(name, got == want, "expected %r, got %r" % (want, got))
-
-
-def run(name, fn):
-    """Run one group of checks; an exception fails it."""
-    if os.environ.get("SIM_CT_ONLY") and \
-            os.environ["SIM_CT_ONLY"] not in name:
-        return
-    try:
-        fn()
-    except Exception as e:
-        check(name, False, "%s: %s" % (type(e).__name__, str(e)[:500]))
-        traceback.print_exc(file=sys.stdout, limit=4)
-
-
-def start_sim(*args):
-    top = os.environ.get("top_builddir",
-                         os.path.join(os.path.dirname(__file__), ".."))
-    sim = os.environ.get("MSSQLSIM",
-                         os.path.join(top, "t", "mssqlsim", "mssqlsim"))
-    data = tempfile.mkdtemp(dir=TMP)
-    p = subprocess.Popen(["timeout", "-k", "5", "300", sim, "--listen",
-                          "127.0.0.1:0", "--data", data, "--sa-password",
-                          "Sim_ct_1!"] + list(args), stdout=subprocess.PIPE)
-    PROCS.append(p)
-    line = p.stdout.readline().decode()
-    if not line.startswith("port "):
-        print("sim_ct: mssqlsim did not start", file=sys.stderr)
-        sys.exit(99)
-    return int(line.split()[1])
-
-
-if os.environ.get("MSSQL_TEST_ADDRESS"):
-    HOST, PORT = os.environ["MSSQL_TEST_ADDRESS"].rsplit(":", 1)
-    PORT = int(PORT)
-    USER = os.environ["MSSQL_TEST_USER"]
-    PASSWORD = os.environ["MSSQL_TEST_PASSWORD"]
-    REAL = True
-else:
-    HOST, USER, PASSWORD, REAL = "127.0.0.1", "sa", "Sim_ct_1!", False
-    PORT = start_sim()
-
-
-def connect(**kw):
-    args = dict(server=HOST, port=PORT, user=USER, password=PASSWORD,
-                autocommit=True, login_timeout=10, timeout=60)
-    args.update(kw)
-    return pytds.connect(**args)
+HOST, PORT, USER, PASSWORD, REAL = simtest.server()
 
 
 def q1(cur, sql, params=None):
@@ -898,5 +812,4 @@ def drop_all():
 
 
 drop_all()
-print("%d passed, %d failed" % (PASSED, FAILED))
-sys.exit(0 if FAILED == 0 and PASSED > 0 else 1)
+simtest.finish()
