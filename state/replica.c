@@ -61,7 +61,12 @@
  * skipped (replica_apply_event() returns 1): after a kill -9 between
  * the replica's commit and the state file's, the events replayed from
  * the older cursors change nothing.  Positions of one table's events
- * are strictly increasing (proto.h).  synchronous=FULL, as in state.c:
+ * are strictly increasing (proto.h).  Skipping is not enough for a
+ * backfill, which resumes by reading the rows as they are now: so the
+ * same transaction also stores the state file's round
+ * (replica_round_set(), state/round.c), and the supervisor commits it
+ * to the state file at the next start when the state missed it.
+ * synchronous=FULL, as in state.c:
  * a commit the state file builds on must survive a power loss too.
  *
  * Batching.  The caller applies many events per transaction
@@ -171,6 +176,15 @@ static const char *replica_migrations[REPLICA_SCHEMA_VERSION] = {
 	" dropped INTEGER NOT NULL DEFAULT 0,"
 	" dropped_at TEXT,"
 	" PRIMARY KEY (replica_table, rname));",
+	/*
+	 * 1 -> 2: a copy of the state file's round committed with the
+	 * rows (state/round.c).
+	 */
+	"CREATE TABLE _replica_round ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" round INTEGER NOT NULL,"
+	" state BLOB NOT NULL,"
+	" updated_at TEXT NOT NULL);",
 };
 
 /* Names the metadata columns take, in replica and journal tables. */
@@ -1789,4 +1803,71 @@ replica_table_columns(const struct replica_table *rt, size_t *np)
 {
 	*np = rt->ncols;
 	return (rt->cols);
+}
+
+/*
+ * Store the state's round (state_round_pack()) in the open transaction:
+ * it commits with the rows (state/round.c says why).
+ */
+int
+replica_round_set(struct replica *r, uint64_t round, const uint8_t *blob,
+    size_t len, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!r->in_txn || r->readonly || round > INT64_MAX) {
+		xasprintf(cause, "%s: cannot store round %llu here", r->path,
+		    (unsigned long long)round);
+		return (-1);
+	}
+	if (replica_prepare(r,
+		"INSERT INTO _replica_round (id, round, state, updated_at) "
+		"VALUES (1, ?1, ?2, " REPLICA_NOW ") ON CONFLICT (id) DO "
+		"UPDATE SET round = excluded.round, state = excluded.state, "
+		"updated_at = excluded.updated_at",
+		&stmt, cause) != 0)
+		return (-1);
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)round);
+	sqlite3_bind_blob(stmt, 2, blob, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (replica_fail(r, cause, "store round"));
+	return (0);
+}
+
+/*
+ * The last stored round: 1 with *roundp and a copy of the blob, 0 when
+ * none was ever stored, -1 and *cause on error.
+ */
+int
+replica_round_get(struct replica *r, uint64_t *roundp, uint8_t **blobp,
+    size_t *lenp, char **cause)
+{
+	sqlite3_stmt *stmt;
+	const void *p;
+	int rc, found = 0;
+
+	*blobp = NULL;
+	*lenp = 0;
+	if (replica_prepare(r, "SELECT round, state FROM _replica_round",
+		&stmt, cause) != 0)
+		return (-1);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*roundp = (uint64_t)sqlite3_column_int64(stmt, 0);
+		*lenp = (size_t)sqlite3_column_bytes(stmt, 1);
+		*blobp = xmalloc(*lenp == 0 ? 1 : *lenp);
+		if ((p = sqlite3_column_blob(stmt, 1)) != NULL)
+			memcpy(*blobp, p, *lenp);
+		found = 1;
+		rc = sqlite3_step(stmt);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		free(*blobp);
+		*blobp = NULL;
+		return (replica_fail(r, cause, "read round"));
+	}
+	return (found);
 }

@@ -120,10 +120,10 @@ static const char *state_sql[STATE_NSTMTS] = {
 	/* STATE_STMT_REMOVE */
 	"DELETE FROM tables WHERE binding = ?1",
 	/* STATE_STMT_OUTPUT_GET */
-	"SELECT seq, byte_offset FROM output WHERE id = 1",
+	"SELECT seq, byte_offset, round FROM output WHERE id = 1",
 	/* STATE_STMT_OUTPUT_SET */
-	"UPDATE output SET seq = ?1, byte_offset = ?2, updated_at = " STATE_NOW
-	" WHERE id = 1",
+	"UPDATE output SET seq = ?1, byte_offset = ?2, round = ?3, "
+	"updated_at = " STATE_NOW " WHERE id = 1",
 };
 
 /*
@@ -158,6 +158,12 @@ static const char *state_migrations[STATE_SCHEMA_VERSION] = {
 	 * (supervisor.c).
 	 */
 	"ALTER TABLE tables ADD COLUMN released BLOB;",
+	/*
+	 * 2 -> 3: the number of the last committed round, so that a round
+	 * the replica committed and this file did not can be told and
+	 * committed here at the next start (state_round_pack()).
+	 */
+	"ALTER TABLE output ADD COLUMN round INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int state_fail(struct state *, char **, const char *);
@@ -700,6 +706,7 @@ state_output_get(struct state *st, struct state_output *out, char **cause)
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		out->seq = sqlite3_column_int64(stmt, 0);
 		out->offset = sqlite3_column_int64(stmt, 1);
+		out->round = sqlite3_column_int64(stmt, 2);
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW)
@@ -716,7 +723,8 @@ state_output_set(struct state *st, const struct state_output *out, char **cause)
 {
 	sqlite3_stmt *stmt;
 
-	if (out->seq > INT64_MAX || out->offset > INT64_MAX) {
+	if (out->seq > INT64_MAX || out->offset > INT64_MAX ||
+	    out->round > INT64_MAX) {
 		xasprintf(cause, "%s: output position out of range", st->path);
 		return (-1);
 	}
@@ -724,6 +732,7 @@ state_output_set(struct state *st, const struct state_output *out, char **cause)
 		return (-1);
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)out->seq);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)out->offset);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)out->round);
 	return (state_step_done(st, stmt, cause));
 }
 

@@ -9,7 +9,7 @@
 #include "common.h"
 
 /* Version of the state file's schema (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 /* state_open() flags. */
 #define STATE_READONLY 0x1 /* another process: status, verify */
@@ -36,10 +36,15 @@ struct state_table {
 	char *updated_at; /* RFC 3339 UTC, set on every put */
 };
 
-/* Where the output stands: the last emitted seq and the file offset. */
+/*
+ * Where the output stands: the last emitted seq, the file offset, and
+ * the number of the last committed round (one per state_commit() of
+ * output.c, counted from 1).
+ */
 struct state_output {
 	uint64_t seq;
 	uint64_t offset;
+	uint64_t round;
 };
 
 struct state;
@@ -63,10 +68,14 @@ int state_output_get(struct state *, struct state_output *, char **);
 int state_output_set(struct state *, const struct state_output *, char **);
 int state_phase_parse(const char *, enum frame_phase *);
 int state_mode_parse(const char *, enum frame_mode *);
+uint8_t *state_round_pack(
+    const struct state_output *, struct state_table *const *, size_t, size_t *);
+int state_round_unpack(const uint8_t *, size_t, struct state_output *,
+    struct state_table ***, size_t *, char **);
 
 /* replica.c */
 /* Version of the replica file's schema (PRAGMA user_version). */
-#define REPLICA_SCHEMA_VERSION 1
+#define REPLICA_SCHEMA_VERSION 2
 
 /* replica_open() flags. */
 #define REPLICA_READONLY 0x1 /* another process: verify */
@@ -103,6 +112,10 @@ int replica_begin(struct replica *, char **);
 int replica_commit(struct replica *, char **);
 void replica_rollback(struct replica *);
 int replica_batch_full(const struct replica *);
+int replica_round_set(
+    struct replica *, uint64_t, const uint8_t *, size_t, char **);
+int replica_round_get(
+    struct replica *, uint64_t *, uint8_t **, size_t *, char **);
 struct replica_table *replica_apply_schema(
     struct replica *, const struct frame_schema *, char **);
 int replica_apply_event(struct replica_table *, const struct frame_schema *,

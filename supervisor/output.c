@@ -7,8 +7,10 @@
  *
  *	1. write the buffer at the committed offset (one pwrite(2) loop)
  *	2. fdatasync(2) the file
+ *	2a. the caller's precommit: the replica commits its rows with a
+ *	   copy of what step 3 stores			(state/round.c)
  *	3. BEGIN; store every table whose cursor moved; store the new
- *	   (seq, offset); COMMIT				(state.c)
+ *	   (seq, offset, round); COMMIT			(state.c)
  *
  * and only then moves its idea of the committed offset.  On start the
  * file is truncated to the committed offset.
@@ -23,6 +25,10 @@
  *    file is cut back to the committed offset, the workers resume from
  *    the committed cursors and produce those events again, numbered
  *    again from the committed seq: each event once in the file.
+ *  - After 2a, before 3 commits: the replica holds this round, the
+ *    state the previous one.  At the next start the supervisor
+ *    commits the replica's copy of the round to the state (the lines
+ *    it covers are on disk since step 2), and all three agree.
  *  - After 3: state and file both end at this round.
  * Step 2 before step 3 is what makes power loss safe as well: the
  * state never claims an offset whose bytes are not on disk (state.c
@@ -76,6 +82,7 @@ struct output {
 	uint64_t seq; /* last seq given out */
 	uint64_t committed_seq;
 	uint64_t offset; /* committed file offset */
+	uint64_t round; /* last committed round */
 	struct json_buf buf; /* the round's lines */
 	size_t nlines;
 	struct event *timer;
@@ -83,13 +90,15 @@ struct output {
 	void *commitarg;
 	output_hook_cb hook;
 	void *hookarg;
+	output_precommit_cb precommit;
+	void *precommitarg;
 };
 
 static int output_open_file(struct output *, char **);
 static int output_sync_dir(const char *);
 static int output_write_all(struct output *, char **);
-static int output_store(
-    struct output *, struct state_table **, size_t, uint64_t, char **);
+static int output_store(struct output *, const struct state_output *,
+    struct state_table **, size_t, char **);
 static void output_step(struct output *, enum output_step);
 static void output_timer_cb(int, short, void *);
 
@@ -111,6 +120,7 @@ output_open(const char *path, struct state *st, const char *tag, char **cause)
 	o->tag = tag != NULL ? xstrdup(tag) : NULL;
 	o->seq = o->committed_seq = so.seq;
 	o->offset = so.offset;
+	o->round = so.round;
 	json_buf_init(&o->buf);
 	if (strcmp(path, "-") != 0) {
 		o->path = xstrdup(path);
@@ -277,6 +287,14 @@ output_committed(const struct output *o, uint64_t *seqp, uint64_t *offsetp)
 	*offsetp = o->offset;
 }
 
+/* Set the call between the sync and the state commit (step 2a). */
+void
+output_set_precommit(struct output *o, output_precommit_cb fn, void *arg)
+{
+	o->precommit = fn;
+	o->precommitarg = arg;
+}
+
 /* Call the test hook. */
 static void
 output_step(struct output *o, enum output_step step)
@@ -318,12 +336,11 @@ output_write_all(struct output *o, char **cause)
 	return (0);
 }
 
-/* Step 3: the cursors and (seq, offset) in one transaction. */
+/* Step 3: the cursors and (seq, offset, round) in one transaction. */
 static int
-output_store(struct output *o, struct state_table **tables, size_t n,
-    uint64_t offset, char **cause)
+output_store(struct output *o, const struct state_output *so,
+    struct state_table **tables, size_t n, char **cause)
 {
-	struct state_output so;
 	size_t i;
 
 	if (state_begin(o->st, cause) != 0)
@@ -332,9 +349,7 @@ output_store(struct output *o, struct state_table **tables, size_t n,
 		if (state_table_put(o->st, tables[i], cause) != 0)
 			goto fail;
 	}
-	so.seq = o->seq;
-	so.offset = offset;
-	if (state_output_set(o->st, &so, cause) != 0)
+	if (state_output_set(o->st, so, cause) != 0)
 		goto fail;
 	output_step(o, OUTPUT_STEP_STATE);
 	if (state_commit(o->st, cause) != 0)
@@ -355,7 +370,7 @@ int
 output_commit(
     struct output *o, struct state_table **tables, size_t n, char **cause)
 {
-	uint64_t offset = o->offset;
+	struct state_output so;
 
 	if (o->nlines == 0 && n == 0)
 		return (0);
@@ -370,13 +385,20 @@ output_commit(
 			    strerror(errno));
 			return (-1);
 		}
-		offset += o->buf.len;
 	}
 	output_step(o, OUTPUT_STEP_SYNCED);
-	if (output_store(o, tables, n, offset, cause) != 0)
+	so.seq = o->seq;
+	so.offset = o->offset + (o->path != NULL ? o->buf.len : 0);
+	so.round = o->round + 1;
+	if (o->precommit != NULL &&
+	    o->precommit(&so, tables, n, o->precommitarg, cause) != 0)
+		return (-1);
+	output_step(o, OUTPUT_STEP_REPLICA);
+	if (output_store(o, &so, tables, n, cause) != 0)
 		return (-1);
 	output_step(o, OUTPUT_STEP_COMMITTED);
-	o->offset = offset;
+	o->offset = so.offset;
+	o->round = so.round;
 	o->committed_seq = o->seq;
 	json_buf_reset(&o->buf);
 	o->nlines = 0;

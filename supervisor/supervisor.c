@@ -44,44 +44,46 @@
  * SUPERVISOR_CURSOR_COMMIT_MS after a cursor moved without lines (idle
  * heartbeats, a backfill ending), and at the end of the run:
  *
- *	1. replica COMMIT (rows, journal and the replica's own per-table
- *	   positions, one SQLite transaction)
- *	2. output: write the lines at the committed offset, fdatasync
- *	3. state: one transaction with (seq, offset) and every cursor the
- *	   round completed (and failures, restarts)
+ *	1. output: write the lines at the committed offset, fdatasync
+ *	2. replica COMMIT: rows, journal, the replica's own per-table
+ *	   positions, and a copy of what step 3 will store (the round,
+ *	   state/round.c), one SQLite transaction
+ *	3. state: one transaction with (seq, offset, round) and every
+ *	   cursor the round completed (and failures, restarts)
  *
  * Crash argument (kill -9 between any two steps; the state is always
  * exactly some past commit, SQLite WAL):
- *  - before 1: nothing of the round is durable anywhere.  Restart: the
- *    file is cut to the committed offset, the workers resume from the
- *    committed cursors and send the round's events again.
- *  - between 1 and 3: the replica holds the round, the state does not.
- *    Restart: the events come again, the file gets them once (cut back
- *    to the committed offset, renumbered from the committed seq), and
- *    the replica skips every event at or below its own position for
- *    that table (replica.c): each event once in both.
+ *  - before 2: nothing of the round is committed anywhere.  Restart:
+ *    the file is cut to the committed offset, the workers resume from
+ *    the committed cursors and send the round's events again.
+ *  - between 2 and 3: the replica holds the round, the state does not.
+ *    Restart: before anything else the supervisor commits the
+ *    replica's copy of the round to the state file
+ *    (supervisor_roll_forward()); its lines are on disk since step 1.
+ *    Now all three end at that round.  Resuming from the older cursors
+ *    instead would be wrong: a backfill reads rows as they are now, so
+ *    a row the lost round copied and that was deleted since would never
+ *    be deleted in the replica (the delete is below the cursor's key,
+ *    and the rows read again have new positions).
  *  - after 3: everything agrees.
+ * The replica also skips events at or below its own position per
+ * table, a second line of defence for stream events.
  * The state also stores, per table, the highest position emitted
  * ("released").  A table's committed cursor can lag behind it: events
  * up to the group's bound were released while the table's own newer
  * watermark was not complete yet.  After a restart the worker resumes
  * from the cursor and sends those events again; the merger drops every
  * event at or below the stored position (merge_table_set_floor()), so
- * the file still gets each event once.  Both this floor and the
- * replica's positions assume that a position names the same change
- * when read again, which holds for whole CT versions (hence rule 5)
- * and for CDC rows.  One exception remains: snapshot rows are
+ * the file still gets each event once.  This floor assumes that a
+ * position names the same change when read again, which holds for
+ * whole CT versions (hence rule 5) and for CDC rows.  Snapshot rows are
  * numbered in key order from the cursor's last key, so rows inserted
  * or deleted between a crash and the restart renumber the rest of an
- * uncommitted chunk; the replica then skips or repeats some of them,
- * while their own inserts and deletes still arrive as stream events.
+ * uncommitted chunk; that chunk was never committed anywhere, so it is
+ * simply read again.
  *
- * Replica before state is the only safe order: the state must never
- * claim a cursor whose events the replica does not hold, since the
- * events below a committed cursor are never sent again; the replica
- * holding more than the state claims is harmless because its positions
- * make replay idempotent.  Standard output is written in step 2 and is
- * at least once (seq lets a consumer drop duplicates).
+ * Standard output is written in step 1 and is at least once (seq lets
+ * a consumer drop duplicates).
  *
  * run --once: FRAME_START carries FRAME_START_ONCE; each worker reads
  * the source position (CT version, max LSN) when it starts, captures
@@ -154,12 +156,11 @@
 
 /*
  * Test hook: MSSQL_CAPTURE_CRASH_AT=STEP:N kills the daemon with
- * SIGKILL the N-th time a commit reaches STEP: "replica" (replica
- * committed), "written", "synced", "state" (output.c's steps), so that
- * t/run_ct.sh can check the crash argument above at each point.
+ * SIGKILL the N-th time a commit reaches STEP: "written", "synced",
+ * "replica", "state" (output.c's steps), so that t/run_ct.sh can check
+ * the crash argument of output.c at each point.
  */
 #define SUPERVISOR_CRASH_ENV "MSSQL_CAPTURE_CRASH_AT"
-#define SUPERVISOR_CRASH_REPLICA (-2) /* after the replica's commit */
 
 /* One bound table. */
 struct supervisor_binding {
@@ -260,6 +261,11 @@ static void supervisor_commit_soon(struct supervisor *);
 static void supervisor_output_timer_cb(struct output *, void *);
 static void supervisor_cursor_timer_cb(int, short, void *);
 static int supervisor_commit(struct supervisor *);
+static int supervisor_replica_commit(const struct state_output *,
+    struct state_table **, size_t, void *, char **);
+static int supervisor_roll_forward(struct supervisor *, char **);
+static int supervisor_roll_check(struct supervisor *,
+    const struct state_output *, const struct state_output *);
 static size_t supervisor_collect(struct supervisor *, struct state_table ***);
 static void supervisor_check_finished(struct supervisor *);
 static void supervisor_finish(struct supervisor *);
@@ -346,14 +352,17 @@ supervisor_open(struct supervisor *sv, char **cause)
 
 	if ((sv->state = state_open(sv->cfg->state.path, 0, cause)) == NULL)
 		return (-1);
+	if (sv->cfg->replica.path != NULL &&
+	    ((sv->replica = replica_open(sv->cfg->replica.path, 0, cause)) ==
+		    NULL ||
+		supervisor_roll_forward(sv, cause) != 0))
+		return (-1);
 	sv->out = output_open(sv->cfg->output.path, sv->state,
 	    sv->cfg->advanced.source_tag, cause);
 	if (sv->out == NULL)
 		return (-1);
-	if (sv->cfg->replica.path != NULL &&
-	    (sv->replica = replica_open(sv->cfg->replica.path, 0, cause)) ==
-		NULL)
-		return (-1);
+	if (sv->replica != NULL)
+		output_set_precommit(sv->out, supervisor_replica_commit, sv);
 	if ((sv->exec_path = supervisor_exec_path()) == NULL) {
 		xasprintf(cause, "cannot find our own executable: %s",
 		    strerror(errno));
@@ -1243,8 +1252,114 @@ supervisor_collect(struct supervisor *sv, struct state_table ***listp)
 }
 
 /*
- * Commit the round: replica, then output and state (top of the file).
- * On failure the run ends with exit 1: the last commit stands.
+ * output.c's step 2: commit the replica's transaction with a copy of
+ * the round the state is about to store (top of the file).
+ */
+static int
+supervisor_replica_commit(const struct state_output *so,
+    struct state_table **tables, size_t n, void *arg, char **cause)
+{
+	struct supervisor *sv = arg;
+	uint8_t *blob;
+	size_t len;
+	int rc;
+
+	if (!sv->replica_txn)
+		return (0);
+	blob = state_round_pack(so, tables, n, &len);
+	rc = replica_round_set(sv->replica, so->round, blob, len, cause);
+	free(blob);
+	if (rc != 0 || replica_commit(sv->replica, cause) != 0)
+		return (-1);
+	sv->replica_txn = 0;
+	return (0);
+}
+
+/*
+ * At start: if the replica committed a round the state file did not
+ * (a kill between output.c's steps 2 and 3), commit that round to the
+ * state now, before the output is opened and the workers resume.
+ */
+static int
+supervisor_roll_forward(struct supervisor *sv, char **cause)
+{
+	struct state_output so, rso;
+	struct state_table **tables = NULL;
+	uint8_t *blob;
+	uint64_t round;
+	size_t len, n = 0, i;
+	int found;
+
+	if ((found = replica_round_get(
+		 sv->replica, &round, &blob, &len, cause)) <= 0)
+		return (found);
+	if (state_output_get(sv->state, &so, cause) != 0 ||
+	    state_round_unpack(blob, len, &rso, &tables, &n, cause) != 0)
+		goto fail;
+	if (rso.round != round) {
+		xasprintf(cause, "%s: stored round %llu holds round %llu",
+		    sv->cfg->replica.path, (unsigned long long)round,
+		    (unsigned long long)rso.round);
+		goto fail;
+	}
+	if (supervisor_roll_check(sv, &so, &rso) != 0) {
+		free(blob);
+		state_tables_free(tables, n);
+		return (0);
+	}
+	if (state_begin(sv->state, cause) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (state_table_put(sv->state, tables[i], cause) != 0) {
+			state_rollback(sv->state);
+			goto fail;
+		}
+	}
+	if (state_output_set(sv->state, &rso, cause) != 0 ||
+	    state_commit(sv->state, cause) != 0) {
+		state_rollback(sv->state);
+		goto fail;
+	}
+	log_info("%s: committed round %llu (up to seq %llu) from the replica: "
+		 "the last run stopped between the replica's commit and the "
+		 "state's",
+	    sv->cfg->state.path, (unsigned long long)round,
+	    (unsigned long long)rso.seq);
+	free(blob);
+	state_tables_free(tables, n);
+	return (0);
+fail:
+	free(blob);
+	state_tables_free(tables, n);
+	return (-1);
+}
+
+/*
+ * Is the replica's round rso the one after the state's so?  0 yes; -1
+ * no: nothing to do, or files of different runs (logged).
+ */
+static int
+supervisor_roll_check(struct supervisor *sv, const struct state_output *so,
+    const struct state_output *rso)
+{
+	if (rso->round <= so->round)
+		return (-1);
+	if (rso->round != so->round + 1 || rso->seq < so->seq ||
+	    rso->offset < so->offset) {
+		log_warnx("%s is at round %llu (seq %llu) but %s at round %llu "
+			  "(seq %llu): not the same capture (a file replaced "
+			  "or restored?); leaving the state as it is",
+		    sv->cfg->replica.path, (unsigned long long)rso->round,
+		    (unsigned long long)rso->seq, sv->cfg->state.path,
+		    (unsigned long long)so->round, (unsigned long long)so->seq);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Commit the round: output, replica, state (top of the file).  On
+ * failure the run ends with exit 1: the last commit stands.
  */
 static int
 supervisor_commit(struct supervisor *sv)
@@ -1257,12 +1372,6 @@ supervisor_commit(struct supervisor *sv)
 		return (-1);
 	evtimer_del(sv->cursor_timer);
 	n = supervisor_collect(sv, &list);
-	if (sv->replica_txn) {
-		sv->replica_txn = 0;
-		if (replica_commit(sv->replica, &cause) != 0)
-			goto fail;
-		supervisor_crash_point(sv, SUPERVISOR_CRASH_REPLICA);
-	}
 	if (output_commit(sv->out, list, n, &cause) != 0)
 		goto fail;
 	merge_cursors_committed(sv->merge);
@@ -1349,7 +1458,8 @@ supervisor_finish(struct supervisor *sv)
 static void
 supervisor_crash_parse(struct supervisor *sv)
 {
-	static const char *steps[] = { "written", "synced", "state" };
+	static const char *steps[] = { "written", "synced", "replica",
+		"state" };
 	const char *env = getenv(SUPERVISOR_CRASH_ENV), *colon;
 	size_t i, len;
 
@@ -1358,8 +1468,6 @@ supervisor_crash_parse(struct supervisor *sv)
 		return;
 	len = colon - env;
 	sv->crash_left = strtol(colon + 1, NULL, 10);
-	if (len == strlen("replica") && strncmp(env, "replica", len) == 0)
-		sv->crash_step = SUPERVISOR_CRASH_REPLICA;
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		if (len == strlen(steps[i]) && strncmp(env, steps[i], len) == 0)
 			sv->crash_step = OUTPUT_STEP_WRITTEN + i;

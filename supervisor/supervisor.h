@@ -146,23 +146,29 @@ void merge_cursors_committed(struct merge *);
 /* Points between the steps of output_commit() (test hook). */
 enum output_step {
 	OUTPUT_STEP_WRITTEN, /* lines written, not synced */
-	OUTPUT_STEP_SYNCED, /* lines on disk, state not begun */
+	OUTPUT_STEP_SYNCED, /* lines on disk, replica not committed */
+	OUTPUT_STEP_REPLICA, /* replica committed, state not begun */
 	OUTPUT_STEP_STATE, /* state written, not committed */
 	OUTPUT_STEP_COMMITTED
 };
 
 struct output;
 struct state;
+struct state_output;
 struct state_table;
 
 typedef void (*output_commit_cb)(struct output *, void *);
 typedef void (*output_hook_cb)(enum output_step, void *);
+/* Between the sync and the state: commit the replica with this round. */
+typedef int (*output_precommit_cb)(const struct state_output *,
+    struct state_table **, size_t, void *, char **);
 
 struct output *output_open(const char *, struct state *, const char *, char **);
 void output_close(struct output *);
 void output_set_timer(
     struct output *, struct event_base *, output_commit_cb, void *);
 void output_set_hook(struct output *, output_hook_cb, void *);
+void output_set_precommit(struct output *, output_precommit_cb, void *);
 int output_add_event(
     struct output *, const struct frame_schema *, const struct frame_event *);
 int output_commit(struct output *, struct state_table **, size_t, char **);

@@ -787,6 +787,50 @@ START_TEST(test_reader)
 }
 END_TEST
 
+/*
+ * The state's round commits with the rows and only with them: a rolled
+ * back transaction leaves the previous round, a reopen finds the last.
+ */
+START_TEST(test_round)
+{
+	struct replica *r;
+	uint64_t round = 0;
+	uint8_t *blob;
+	size_t len;
+	char *cause = NULL;
+
+	r = open_ok(0);
+	ck_assert_int_eq(replica_round_get(r, &round, &blob, &len, &cause), 0);
+	ck_assert_ptr_null(blob);
+	/* Outside a transaction: refused, not auto-committed. */
+	ck_assert_int_eq(
+	    replica_round_set(r, 1, (const uint8_t *)"a", 1, &cause), -1);
+	free(cause);
+	begin_ok(r);
+	ck_assert_msg(
+	    replica_round_set(r, 1, (const uint8_t *)"one", 3, &cause) == 0,
+	    "%s", cause);
+	commit_ok(r);
+	begin_ok(r);
+	ck_assert_int_eq(
+	    replica_round_set(r, 2, (const uint8_t *)"two", 3, &cause), 0);
+	replica_rollback(r);
+	ck_assert_int_eq(replica_round_get(r, &round, &blob, &len, &cause), 1);
+	ck_assert(round == 1 && len == 3 && memcmp(blob, "one", 3) == 0);
+	free(blob);
+	begin_ok(r);
+	ck_assert_int_eq(
+	    replica_round_set(r, 2, (const uint8_t *)"round2", 6, &cause), 0);
+	commit_ok(r);
+	replica_close(r);
+	r = open_ok(REPLICA_READONLY);
+	ck_assert_int_eq(replica_round_get(r, &round, &blob, &len, &cause), 1);
+	ck_assert(round == 2 && len == 6 && memcmp(blob, "round2", 6) == 0);
+	free(blob);
+	replica_close(r);
+}
+END_TEST
+
 /* A transaction is full after REPLICA_BATCH_EVENTS events (or ms). */
 START_TEST(test_batch)
 {
@@ -831,6 +875,7 @@ replica_suite(void)
 	tcase_add_test(tc, test_kill9);
 	tcase_add_test(tc, test_reader);
 	tcase_add_test(tc, test_batch);
+	tcase_add_test(tc, test_round);
 	suite_add_tcase(s, tc);
 	return (s);
 }

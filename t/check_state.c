@@ -118,7 +118,7 @@ commit_ok(struct state *st)
 static void
 output_set_ok(struct state *st, uint64_t seq, uint64_t offset)
 {
-	struct state_output out = { seq, offset };
+	struct state_output out = { seq, offset, 0 };
 	char *cause = NULL;
 
 	ck_assert_msg(state_output_set(st, &out, &cause) == 0, "%s", cause);
@@ -480,6 +480,130 @@ START_TEST(test_migrate)
 }
 END_TEST
 
+/*
+ * A round packed for the replica (state/round.c) comes back field for
+ * field, NULLs included; anything else is refused with a cause.
+ */
+START_TEST(test_round)
+{
+	struct state_output so = { 77, 12345, 9 }, back;
+	struct state_table *t[2], **list;
+	static const uint8_t pos[16] = { 0, 0, 0, 0, 0, 0, 0x06, 0x40, 0x80 };
+	uint8_t *blob, bad[17];
+	size_t len, n, i;
+	char *cause = NULL;
+
+	t[0] = state_table_create("dbo.orders", FRAME_MODE_CT);
+	set_cursor(t[0], pos, sizeof(pos));
+	t[0]->released = xmalloc(sizeof(pos));
+	memcpy(t[0]->released, pos, sizeof(pos));
+	t[0]->releasedlen = sizeof(pos);
+	t[0]->backfill_key = xmalloc(1);
+	t[0]->backfill_keylen = 0; /* empty, not NULL */
+	t[0]->rows_backfilled = 19304;
+	t[0]->restarts = 3;
+	t[0]->last_error = xstrdup("worker killed by signal 9");
+	t[1] = state_table_create("s.t", FRAME_MODE_CDC);
+	t[1]->phase = FRAME_PHASE_FAILED;
+	t[1]->failed_reason = xstrdup("no primary key");
+
+	blob = state_round_pack(&so, t, 2, &len);
+	ck_assert_msg(
+	    state_round_unpack(blob, len, &back, &list, &n, &cause) == 0, "%s",
+	    cause);
+	ck_assert(back.round == 9 && back.seq == 77 && back.offset == 12345);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->binding, "dbo.orders");
+	ck_assert_int_eq(list[0]->mode, FRAME_MODE_CT);
+	ck_assert_int_eq(list[0]->phase, FRAME_PHASE_BACKFILL);
+	ck_assert_uint_eq(list[0]->cursorlen, sizeof(pos));
+	ck_assert(memcmp(list[0]->cursor, pos, sizeof(pos)) == 0);
+	ck_assert_uint_eq(list[0]->releasedlen, sizeof(pos));
+	ck_assert(memcmp(list[0]->released, pos, sizeof(pos)) == 0);
+	ck_assert_ptr_nonnull(list[0]->backfill_key);
+	ck_assert_uint_eq(list[0]->backfill_keylen, 0);
+	ck_assert(list[0]->rows_backfilled == 19304);
+	ck_assert_uint_eq(list[0]->restarts, 3);
+	ck_assert_str_eq(list[0]->last_error, "worker killed by signal 9");
+	ck_assert_ptr_null(list[0]->failed_reason);
+	ck_assert_str_eq(list[1]->binding, "s.t");
+	ck_assert_int_eq(list[1]->mode, FRAME_MODE_CDC);
+	ck_assert_int_eq(list[1]->phase, FRAME_PHASE_FAILED);
+	ck_assert_ptr_null(list[1]->cursor);
+	ck_assert_ptr_null(list[1]->released);
+	ck_assert_ptr_null(list[1]->last_error);
+	ck_assert_str_eq(list[1]->failed_reason, "no primary key");
+	state_tables_free(list, n);
+
+	/* Every truncation is refused, and so is trailing garbage. */
+	for (i = 0; i < len; i++) {
+		ck_assert_int_eq(
+		    state_round_unpack(blob, i, &back, &list, &n, &cause), -1);
+		ck_assert_ptr_null(list);
+		ck_assert_msg(
+		    strstr(cause, "not a packed round") != NULL, "%s", cause);
+		free(cause);
+	}
+	blob = xrealloc(blob, len + 1);
+	blob[len] = 0xc0;
+	ck_assert_int_eq(
+	    state_round_unpack(blob, len + 1, &back, &list, &n, &cause), -1);
+	free(cause);
+	/* A phase out of range (the first table's third field). */
+	memcpy(bad,
+	    "\x94\x01\x01\x01\x91\x9a\xa1x\x00\x63\xc0\xc0\xc0\x00\x00"
+	    "\xc0\xc0",
+	    17);
+	ck_assert_int_eq(
+	    state_round_unpack(bad, 17, &back, &list, &n, &cause), -1);
+	free(cause);
+	bad[9] = FRAME_PHASE_STREAMING; /* now it is one */
+	ck_assert_msg(
+	    state_round_unpack(bad, 17, &back, &list, &n, &cause) == 0, "%s",
+	    cause);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0]->binding, "x");
+	state_tables_free(list, n);
+	free(blob);
+	state_table_free(t[0]);
+	state_table_free(t[1]);
+}
+END_TEST
+
+/* The round number is stored with seq and offset; v2 files migrate. */
+START_TEST(test_output_round)
+{
+	struct state *st;
+	struct state_output so = { 5, 500, 42 }, back;
+	sqlite3 *db;
+	char *cause = NULL;
+
+	st = open_ok(0);
+	begin_ok(st);
+	ck_assert_msg(state_output_set(st, &so, &cause) == 0, "%s", cause);
+	commit_ok(st);
+	state_close(st);
+	st = open_ok(STATE_READONLY);
+	back = output_get_ok(st);
+	ck_assert(back.round == 42 && back.seq == 5 && back.offset == 500);
+	state_close(st);
+
+	/* Back to a version 2 file: the round starts at 0. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+			     "ALTER TABLE output DROP COLUMN round; "
+			     "PRAGMA user_version = 2",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	st = open_ok(0);
+	ck_assert_int_eq(user_version(), STATE_SCHEMA_VERSION);
+	back = output_get_ok(st);
+	ck_assert(back.round == 0 && back.seq == 5 && back.offset == 500);
+	state_close(st);
+}
+END_TEST
+
 /* A file from a newer release is refused, by writers and readers. */
 START_TEST(test_newer_version)
 {
@@ -578,6 +702,8 @@ state_suite(void)
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_readonly_reader);
 	tcase_add_test(tc, test_migrate);
+	tcase_add_test(tc, test_round);
+	tcase_add_test(tc, test_output_round);
 	tcase_add_test(tc, test_newer_version);
 	tcase_add_test(tc, test_kill9);
 	tcase_add_test(tc, test_names);

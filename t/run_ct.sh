@@ -290,18 +290,31 @@ else
 fi
 
 # 2b. kill -9 at each step of a commit (MSSQL_CAPTURE_CRASH_AT, a test
-# hook): after the replica's commit, after the lines are written, after
-# they are synced, with the state transaction written but not
-# committed.  A rerun must give each event once in file and replica.
+# hook): after the lines are written, after they are synced, after the
+# replica's commit, with the state transaction written but not
+# committed.  The crash is in the first commit, in the backfill; rows
+# are then deleted and updated all over the table (so also among those
+# the crashed round copied) before the rerun.  A rerun must give each
+# event once in file and replica, and both must equal the source: a
+# replica one round ahead of the state must not keep a row that a
+# backfill resumed from the state's older cursor no longer sees.
 mktable t4 1 3000
-for step in replica written synced state; do
+_n=0
+for step in written synced replica state; do
 	mkcfg "crash_$step" '[{"namespace": "dbo", "stream": "t4"}]'
 	RC=0
 	MSSQL_CAPTURE_CRASH_AT=$step:1 run_with_timeout 60 "$MSSQL_CAPTURE" \
 	    -c "$T/crash_$step.json" run --once >"$T/out" 2>"$T/err" || RC=$?
 	expect "kill -9 after step $step: killed" "$RC" 137
+	sq "DELETE FROM t4 WHERE id % 10 = $_n;
+	    UPDATE t4 SET name = N'after $step' WHERE id % 10 = $((_n + 5))" \
+	    >>"$T/sql.log"
+	_n=$((_n + 1))
 	runcap 120 "crash_$step" run --once
 	expect "kill -9 after step $step: rerun exits 0" "$RC" 0
+	[ "$step" != replica ] || expect_grep \
+	    "kill -9 after step replica: the state takes the replica's round" \
+	    "$T/err" 'committed round 1 .* from the replica'
 	compare "kill -9 after step $step" "crash_$step" t4
 	expect "kill -9 after step $step: journal holds each event once" \
 	    "$(journal_count "$T/crash_$step.replica.db" t4)" \

@@ -340,16 +340,21 @@ EOF
 	else
 		fail "$1: seq strictly increasing by 1 from 1" "$(cat "$T/seq.err")"
 	fi
-	# Each journal: every event of its table in the file once, no
-	# position twice, positions increasing in append order.
+	# Each journal: exactly the events of its table in the file, in
+	# the same order (op, snapshot, id), no position twice, positions
+	# increasing in append order.
 	for t in $TABLES; do
 		if "$PYTHON3" - "$T/$1.replica.db" "$DB" "$t" "$T/$1.jsonl" \
 		    >"$T/journal.err" 2>&1 <<'EOF'
 import json, sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 j = "%s_dbo.%s_journal" % (sys.argv[2], sys.argv[3])
-ev = [json.loads(l)["_meta"] for l in open(sys.argv[4])]
-ev = [m for m in ev if m["source"]["table"] == sys.argv[3]]
+ev = [json.loads(l) for l in open(sys.argv[4])]
+ev = [e for e in ev if e["_meta"]["source"]["table"] == sys.argv[3]]
+fl = [(e["_meta"]["op"], int(e["_meta"]["source"]["snapshot"]), e["id"])
+      for e in ev]
+jl = list(c.execute('SELECT _op, _snapshot, id FROM "%s" ORDER BY _seq' % j))
+ev = [e["_meta"] for e in ev]
 lines = sum(1 for m in ev if not m["source"]["snapshot"])
 snap = len(ev) - lines
 n = c.execute('SELECT count(*) FROM "%s" WHERE _snapshot = 0' % j).fetchone()[0]
@@ -364,6 +369,11 @@ print("journal: %d change events, %d snapshot rows; file: %d change "
 if dups or back or n != lines:
     sys.exit("positions twice: %r; not increasing at journal rows %r"
              % (dups, back))
+if jl != fl:
+    i = next((i for i in range(min(len(jl), len(fl))) if jl[i] != fl[i]),
+             min(len(jl), len(fl)))
+    sys.exit("journal and file differ at event %d of the table: journal "
+             "%r, file %r" % (i + 1, jl[i:i + 3], fl[i:i + 3]))
 EOF
 		then
 			pass "$1: $t: journal: no position twice, each change once"
