@@ -32,6 +32,14 @@
 #    t/bench/bench_commits is not used: it updates one row over and
 #    over, which Change Tracking reports as one net change per poll.
 #
+# 1b. Replica: on the same table, "run --once" to JSON lines and the
+#    SQLite replica (fresh state): the backfill applies ROWS inserts;
+#    then every row is updated at the source and a second run --once
+#    applies ROWS updates.  events/s end to end and the supervisor's CPU
+#    per event (it applies to the replica) are printed beside the
+#    JSONL-only figures, and t/bench/bench_replica apply (the replica
+#    module alone) if it is built ("make t/bench/bench_replica").
+#
 # Environment: ROWS, ROWS2 (0: skip), COMMITS, RATE, SECS, POLL_MS.
 # Needs freebcp and tsql (FreeTDS), cc with sybdb.h, python3.
 
@@ -285,9 +293,12 @@ sql "CREATE DATABASE strm"
 sql "ALTER DATABASE strm SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 3 DAYS, AUTO_CLEANUP = ON)
 ALTER DATABASE strm SET ALLOW_SNAPSHOT_ISOLATION ON"
 
-# conf FILE DB TABLE OUT STATE: a capture configuration.
+# conf FILE DB TABLE OUT STATE [REPLICA]: a capture configuration.
 conf()
 {
+	_rep=
+	[ -z "${6:-}" ] || _rep="
+	\"replica\": { \"path\": \"$6\" },"
 	cat >"$1" <<CONF
 {
 	"address": "$ADDR",
@@ -297,7 +308,7 @@ conf()
 	"tls": { "encrypt": "off" },
 	"advanced": { "poll_interval_ms": $POLL_MS },
 	"output": { "path": "$4" },
-	"state": { "path": "$5" },
+	"state": { "path": "$5" },$_rep
 	"bindings": [ { "namespace": "dbo", "stream": "$3" } ]
 }
 CONF
@@ -397,8 +408,52 @@ backfill()
 	echo "$n $bcp_s $bcp_bytes $bcp_simcpu $cap_s $cap_bytes $cap_simcpu $sup_kb $wk_kb $sup_cpu $wk_cpu" >>"$T/bf.results"
 }
 
+# replica OP: run --once to JSONL and the replica (state rp), timed with
+# the supervisor's CPU (it applies to the replica); the first call is a
+# full backfill (inserts), later ones capture what changed since.
+replica()
+{
+	conf "$T/rp.json" bf t "$T/rp.jsonl" "$T/rp.state.db" "$T/rp.replica.db"
+	[ -f "$T/rp.jsonl" ] || : >"$T/rp.jsonl"
+	ev0=$(wc -l <"$T/rp.jsonl")
+	s=$(now)
+	"$CAP" -c "$T/rp.json" run --once 2>"$T/rp.log" &
+	cp=$!
+	addpid $cp
+	sh "$T/sampler.sh" $cp "$T/rss" &
+	sp=$!
+	addpid $sp
+	rc=0
+	wait $cp || rc=$?
+	e=$(now)
+	delpid $cp
+	wait $sp || :
+	delpid $sp
+	[ $rc = 0 ] || { say "replica capture exited $rc"; tail "$T/rp.log" >&2; exit 1; }
+	read -r sup_kb wk_kb wk_n sup_cpu wk_cpu <"$T/rss"
+	ev=$(($(wc -l <"$T/rp.jsonl") - ev0))
+	jn=$(python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM \"bf_dbo.t_journal\" WHERE _op = ?", (sys.argv[2],)).fetchone()[0])' "$T/rp.replica.db" "$2")
+	say "replica: $1: $ev events ($jn journaled '$2') in $(echo "$e - $s" | bc) s"
+	[ "$ev" -eq "$ROWS" ] && [ "$jn" -eq "$ROWS" ] ||
+	    { say "replica: $1: expected $ROWS events and journal rows"; exit 1; }
+	echo "$1 $ev $(echo "$e - $s" | bc) $sup_cpu $wk_cpu $sup_kb" >>"$T/rp.results"
+}
+
 START=$(now)
 backfill "$ROWS"
+# The replica on the same table, in the same run: inserts (the
+# backfill), then every row updated once (CT: one net update per row).
+replica inserts c
+say "replica: updating all $ROWS rows at the source"
+sql "USE bf
+update dbo.t set b = b + 1"
+replica updates u
+bench_replica=$build/t/bench/bench_replica
+if [ -x "$bench_replica" ]; then
+	"$bench_replica" apply "$ROWS" >"$T/apply.out" 2>&1 ||
+	    { cat "$T/apply.out" >&2; exit 1; }
+fi
 if [ "$ROWS2" -gt 0 ]; then
 	backfill "$ROWS2"
 	sql "USE bf
@@ -499,6 +554,19 @@ while read -r n bs bb bc_ cs cb cc sk wk sc wc; do
 done <"$T/bf.results"
 echo "  (CPU in seconds: sim b/c = mssqlsim during freebcp out / the capture; sup, wrk = mssql-capture"
 echo "   supervisor and worker, last 0.2 s sample; HWM = peak RSS, VmHWM sampled every 0.2 s)"
+echo
+echo "Replica (the same table: run --once to JSONL and the replica, synchronous=FULL; events/s end to end):"
+printf '%9s %9s %8s %10s %8s %8s %10s\n' "" events s "events/s" "sup CPU" "wrk CPU" "sup CPU/ev"
+while read -r op n s_ sc wc sk; do
+	awk -v op="$op" -v n="$n" -v s_="$s_" -v sc="$sc" -v wc="$wc" 'BEGIN {
+	printf "%9s %9d %8.2f %10.0f %8.1f %8.1f %8.2f us\n",
+	    op, n, s_, n / s_, sc / 100, wc / 100, sc / 100 / n * 1e6 }'
+done <"$T/rp.results"
+echo "  (the JSONL-only backfill above is the baseline; sup CPU includes formatting the JSON lines)"
+if [ -s "$T/apply.out" ]; then
+	echo "  state/replica.c alone (t/bench/bench_replica apply $ROWS, no source, no JSON):"
+	sed 's/^/    /' "$T/apply.out"
+fi
 echo
 echo "Streaming (poll_interval_ms $POLL_MS, single-row autocommit INSERTs, one db-lib connection):"
 awk -v n="$COMMITS" -v cs="$full_commit_s" -v es="$full_e2e_s" -v got="$full_n" \
