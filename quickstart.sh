@@ -9,10 +9,12 @@
 # Package installation uses sudo when not run as root.
 set -eu
 
+# mandoc lints the man pages (t/man.sh); systemd brings systemd-analyze,
+# which verifies the unit (t/service.sh); nothing is started.
 PACKAGES="autoconf automake pkg-config make gcc libc6-dev \
 	freetds-dev freetds-bin libevent-dev libmsgpack-dev libsqlite3-dev \
 	sqlite3 libssl-dev openssl check libjansson-dev python3 python3-tds \
-	mandoc clang-format"
+	mandoc clang-format systemd"
 
 cd "$(dirname "$0")"
 

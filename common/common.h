@@ -119,6 +119,11 @@ struct config {
 	struct {
 		char *path;
 	} state;
+	struct {
+		char *listen; /* as written; NULL: no metrics server */
+		char *host; /* "0.0.0.0" for ":port" */
+		int port;
+	} metrics;
 	struct config_binding *bindings;
 	size_t nbindings;
 };

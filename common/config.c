@@ -138,6 +138,9 @@ static void config_parse_address(
     struct config_ctx *, const char *, json_t *, void *);
 static int config_split_address(const char *, char **, int *);
 static int config_parse_port(const char *, int *);
+static void config_parse_listen(
+    struct config_ctx *, const char *, json_t *, void *);
+static int config_split_listen(const char *, char **, int *);
 static void config_parse_skip(
     struct config_ctx *, const char *, json_t *, void *);
 static int config_valid_table_name(const char *);
@@ -235,6 +238,11 @@ static const struct config_key config_state_keys[] = {
 	{ NULL },
 };
 
+static const struct config_key config_metrics_keys[] = {
+	{ "listen", CONFIG_T_CUSTOM, 0, 0, NULL, NULL, config_parse_listen },
+	{ NULL },
+};
+
 static const struct config_key config_columns_keys[] = {
 	{ "include", CONFIG_T_NAMES, BND(include) },
 	{ "exclude", CONFIG_T_NAMES, BND(exclude) },
@@ -263,6 +271,7 @@ static const struct config_key config_root_keys[] = {
 	{ "output", CONFIG_T_SECTION, 0, 0, NULL, config_output_keys },
 	{ "replica", CONFIG_T_SECTION, 0, 0, NULL, config_replica_keys },
 	{ "state", CONFIG_T_SECTION, 0, 0, NULL, config_state_keys },
+	{ "metrics", CONFIG_T_SECTION, 0, 0, NULL, config_metrics_keys },
 	{ "bindings", CONFIG_T_CUSTOM, 0, 0, NULL, NULL,
 	    config_parse_bindings },
 	{ NULL },
@@ -341,6 +350,8 @@ config_free(struct config *cfg)
 	free(cfg->output.path);
 	free(cfg->replica.path);
 	free(cfg->state.path);
+	free(cfg->metrics.listen);
+	free(cfg->metrics.host);
 	free(cfg);
 }
 
@@ -475,6 +486,9 @@ config_print_files(const struct config *cfg, json_t *root)
 	json_object_set_new(o, "path", config_json_string(cfg->replica.path));
 	o = config_print_object(root, "state");
 	json_object_set_new(o, "path", config_json_string(cfg->state.path));
+	o = config_print_object(root, "metrics");
+	json_object_set_new(
+	    o, "listen", config_json_string(cfg->metrics.listen));
 }
 
 /* The bindings, for printing. */
@@ -1124,6 +1138,63 @@ config_parse_port(const char *s, int *port)
 	if (n < 1)
 		return (-1);
 	*port = n;
+	return (0);
+}
+
+/*
+ * metrics.listen: host:port, [v6]:port, or :port for every IPv4
+ * address (0.0.0.0).  The port is required: there is no default.
+ */
+static void
+config_parse_listen(
+    struct config_ctx *ctx, const char *ptr, json_t *v, void *base)
+{
+	struct config *cfg = base;
+	char *host;
+	int port;
+
+	if (!json_is_string(v) ||
+	    config_split_listen(json_string_value(v), &host, &port) != 0) {
+		config_error_type(ctx, ptr,
+		    "host:port, [ipv6]:port or :port with a port from 1 to "
+		    "65535",
+		    v);
+		return;
+	}
+	free(cfg->metrics.listen);
+	cfg->metrics.listen = xstrdup(json_string_value(v));
+	free(cfg->metrics.host);
+	cfg->metrics.host = host;
+	cfg->metrics.port = port;
+}
+
+/* Split a listen address into an allocated host and a port; -1 if bad. */
+static int
+config_split_listen(const char *listen, char **host, int *port)
+{
+	struct in6_addr in6;
+	const char *colon;
+	char *v6;
+
+	if (*listen == '[') {
+		if ((colon = strstr(listen, "]:")) == NULL ||
+		    config_parse_port(colon + 2, port) != 0)
+			return (-1);
+		v6 = xstrndup(listen + 1, colon - listen - 1);
+		if (inet_pton(AF_INET6, v6, &in6) != 1) {
+			free(v6);
+			return (-1);
+		}
+		*host = v6;
+		return (0);
+	}
+	if ((colon = strrchr(listen, ':')) == NULL ||
+	    strchr(listen, ':') != colon ||
+	    strpbrk(listen, " \t\r\n[]/") != NULL ||
+	    config_parse_port(colon + 1, port) != 0)
+		return (-1);
+	*host = colon == listen ? xstrdup("0.0.0.0")
+				: xstrndup(listen, colon - listen);
 	return (0);
 }
 

@@ -65,7 +65,7 @@
 #define FRAME_MAX_NAME 512 /* sysname: 128 UTF-16 units as UTF-8 */
 #define FRAME_MAX_TYPE_NAME 128 /* "datetimeoffset", alias types */
 #define FRAME_MAX_MESSAGE 4096 /* FRAME_ERROR text */
-#define FRAME_MAX_TS 64 /* RFC 3339 commit time */
+#define FRAME_MAX_TS 64 /* RFC 3339 time of an event (ts) */
 #define FRAME_MAX_POS 64 /* position bytes */
 #define FRAME_MAX_CURSOR 4096 /* resumable cursor bytes */
 #define FRAME_MAX_COLUMNS 4096 /* columns per table */
@@ -135,6 +135,10 @@ enum frame_type {
  *	 nil | array before]
  * op is enum frame_op; values (and before, the CDC update before-image)
  * have exactly one value per FRAME_SCHEMA column, in schema order.
+ * ts is RFC 3339 UTC with milliseconds: for a CDC change the commit
+ * time of its transaction (cdc.lsn_time_mapping.tran_end_time); for a
+ * CT change and a snapshot row the time the worker read it (CT's
+ * commit times need VIEW SERVER STATE, sys.dm_tran_commit_table).
  *
  * FRAME_WATERMARK, worker -> supervisor: every event at or below pos
  * has been sent, and cursor/last_key resume right after pos:

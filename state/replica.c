@@ -69,6 +69,44 @@
  * synchronous=FULL, as in state.c:
  * a commit the state file builds on must survive a power loss too.
  *
+ * Re-backfills and reconcile.  A backfill reads the rows as they are:
+ * a row deleted at the source while its change was not captured (the
+ * table was reset, its cursor fell out of retention, its capture mode
+ * changed) is simply not read again, and upserts alone would leave it
+ * in the replica with _deleted = 0.  So each backfill is bracketed.
+ * replica_backfill_begin() records in _replica_tables.backfill_mark
+ * the journal's highest _seq so far; the supervisor calls it when it
+ * resets a table (clearing the applied position too: the new backfill
+ * numbers its positions afresh), and replica_apply_event() calls it
+ * itself at the first snapshot event of a table that has no mark (a
+ * first backfill, or one a retention loss restarted in the worker).
+ * When the backfill is complete and all of its events are applied
+ * (the round that completes its FRAME_BACKFILL_DONE watermark),
+ * replica_backfill_end() applies the rule: every row with _deleted = 0
+ * whose key has no journal entry after the mark was not seen by the
+ * backfill (nor changed since it started), so it is gone at the
+ * source: it gets _deleted = 1, _updated_at = now and a journal entry
+ * (_op 'd', _snapshot 1, _ts now, the row's values) whose _pos is the
+ * table's applied position, not beyond it, so later events still
+ * apply.  The mark is cleared in the same transaction, which is the
+ * round's: after a kill -9 either all of it is committed or the round
+ * is replayed and the rule applied again; applied twice it finds
+ * nothing more (the rows are _deleted already, the mark is gone).  A
+ * table reset while empty at the source is reconciled too (its mark
+ * comes from the reset); after a retention loss a table that is empty
+ * at the source sends no snapshot event, so it gets no mark and is not
+ * reconciled.  A mark of 0 (the journal was empty when the backfill
+ * began) is cleared without a look: every row came with a journal
+ * entry after it.  Tables that existed before schema version 3 start
+ * with mark 0, so a backfill under way at the upgrade is not cut
+ * short.
+ *
+ * Positions of two capture modes do not compare (proto.h), so the mode
+ * the table's position was taken in is recorded with it: a schema in
+ * another mode (CDC enabled on a Change Tracking table, a binding's
+ * mode edited) forgets the position, and the first event of the new
+ * mode is applied whatever its bytes.
+ *
  * Batching.  The caller applies many events per transaction
  * (replica_begin() .. replica_commit()) and asks replica_batch_full()
  * when to commit: after REPLICA_BATCH_EVENTS events or REPLICA_BATCH_MS,
@@ -130,6 +168,9 @@ struct replica_table {
 	uint8_t pos[FRAME_MAX_POS];
 	size_t poslen;
 	int dirty; /* pos changed in this transaction */
+	int mode; /* enum frame_mode of pos, 0: not known yet */
+	int has_mark; /* a backfill is under way (top of file) */
+	int64_t mark; /* journal _seq when it started */
 	sqlite3_stmt *jstmt;
 	struct replica_upsert up[REPLICA_NUPSERTS];
 	uint64_t upclock;
@@ -185,6 +226,13 @@ static const char *replica_migrations[REPLICA_SCHEMA_VERSION] = {
 	" round INTEGER NOT NULL,"
 	" state BLOB NOT NULL,"
 	" updated_at TEXT NOT NULL);",
+	/*
+	 * 2 -> 3: where the journal stood when the table's backfill
+	 * started (replica_backfill_begin(); 0 deletes nothing).
+	 */
+	"ALTER TABLE _replica_tables ADD COLUMN backfill_mark INTEGER;"
+	"UPDATE _replica_tables SET backfill_mark = 0;"
+	"ALTER TABLE _replica_tables ADD COLUMN mode INTEGER;",
 };
 
 /* Names the metadata columns take, in replica and journal tables. */
@@ -266,6 +314,16 @@ static int replica_write_journal(
     struct replica_table *, const struct frame_event *, const char *, char **);
 static void replica_now(char *, size_t);
 static int replica_save_positions(struct replica *, char **);
+static void replica_add(struct json_buf *, const char *);
+static int replica_journal_max(struct replica_table *, int64_t *, char **);
+static int replica_mode_store(struct replica_table *, int, char **);
+static int replica_mark_store(struct replica_table *, int, int64_t, char **);
+static void replica_key_match(
+    const struct replica_table *, const char *, struct json_buf *);
+static char *replica_reconcile_sql(const struct replica_table *, int);
+static int replica_reconcile_seen(struct replica_table *, char **);
+static int replica_reconcile_run(
+    struct replica_table *, const char *, int, uint64_t *, char **);
 
 /* Set *cause from SQLite's last error; always -1. */
 static int
@@ -926,8 +984,9 @@ replica_table_load(struct replica_table *rt, char **cause)
 
 	replica_table_clear(rt);
 	if (replica_prepare(rt->r,
-		"SELECT source_db, source_schema, source_table, pos FROM "
-		"_replica_tables WHERE replica_table = ?1",
+		"SELECT source_db, source_schema, source_table, pos, "
+		"backfill_mark, mode FROM _replica_tables WHERE "
+		"replica_table = ?1",
 		&stmt, cause) != 0)
 		return (-1);
 	sqlite3_bind_text(stmt, 1, rt->name, -1, SQLITE_STATIC);
@@ -944,6 +1003,9 @@ replica_table_load(struct replica_table *rt, char **cause)
 			memcpy(rt->pos, p, n);
 			rt->poslen = n;
 		}
+		rt->has_mark = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
+		rt->mark = sqlite3_column_int64(stmt, 4);
+		rt->mode = sqlite3_column_int(stmt, 5);
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1340,7 +1402,8 @@ replica_schema_in_txn(struct replica *r, const struct frame_schema *s,
 		return (-1);
 	if (found && replica_evolve(rt, s, cause) != 0)
 		return (-1);
-	if (replica_table_load(rt, cause) != 0)
+	if (replica_table_load(rt, cause) != 0 ||
+	    replica_mode_store(rt, s->mode, cause) != 0)
 		return (-1);
 	*rtp = rt;
 	return (0);
@@ -1702,6 +1765,9 @@ replica_apply_event(struct replica_table *rt, const struct frame_schema *s,
 	if (rt->poslen > 0 &&
 	    replica_poscmp(ev->pos, ev->poslen, rt->pos, rt->poslen) <= 0)
 		return (1);
+	if (ev->snapshot && !rt->has_mark &&
+	    replica_backfill_begin(rt, 0, cause) != 0)
+		return (-1);
 	if (ts == NULL) {
 		replica_now(now, sizeof(now));
 		ts = now;
@@ -1851,8 +1917,8 @@ replica_round_get(struct replica *r, uint64_t *roundp, uint8_t **blobp,
 
 	*blobp = NULL;
 	*lenp = 0;
-	if (replica_prepare(r, "SELECT round, state FROM _replica_round",
-		&stmt, cause) != 0)
+	if (replica_prepare(r, "SELECT round, state FROM _replica_round", &stmt,
+		cause) != 0)
 		return (-1);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		*roundp = (uint64_t)sqlite3_column_int64(stmt, 0);
@@ -1870,4 +1936,304 @@ replica_round_get(struct replica *r, uint64_t *roundp, uint8_t **blobp,
 		return (replica_fail(r, cause, "read round"));
 	}
 	return (found);
+}
+
+/* Append a C string to a SQL buffer. */
+static void
+replica_add(struct json_buf *b, const char *s)
+{
+	json_add(b, s, strlen(s));
+}
+
+/* The highest _seq of the table's journal, 0 when it is empty. */
+static int
+replica_journal_max(struct replica_table *rt, int64_t *maxp, char **cause)
+{
+	sqlite3_stmt *stmt;
+	char *sql;
+	int rc;
+
+	xasprintf(
+	    &sql, "SELECT COALESCE(MAX(\"_seq\"), 0) FROM %s", rt->qjournal);
+	rc = replica_prepare(rt->r, sql, &stmt, cause);
+	free(sql);
+	if (rc != 0)
+		return (-1);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*maxp = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return (replica_fail(rt->r, cause, rt->journal));
+	return (0);
+}
+
+/* Store the table's backfill mark (set 0: clear it). */
+static int
+replica_mark_store(
+    struct replica_table *rt, int set, int64_t mark, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (replica_prepare(rt->r,
+		"UPDATE _replica_tables SET backfill_mark = ?1 WHERE "
+		"replica_table = ?2",
+		&stmt, cause) != 0)
+		return (-1);
+	if (set)
+		sqlite3_bind_int64(stmt, 1, mark);
+	sqlite3_bind_text(stmt, 2, rt->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (replica_fail(rt->r, cause, "store backfill mark"));
+	rt->has_mark = set;
+	rt->mark = set ? mark : 0;
+	return (0);
+}
+
+/*
+ * A backfill of the table starts (top of file): mark the end of its
+ * journal.  clear_pos forgets the applied position as well, for a
+ * backfill whose positions start afresh.  In the open transaction.
+ */
+int
+replica_backfill_begin(struct replica_table *rt, int clear_pos, char **cause)
+{
+	int64_t mark;
+
+	if (!rt->r->in_txn || rt->r->readonly || rt->gone) {
+		xasprintf(cause, "%s: cannot mark a backfill: %s", rt->name,
+		    rt->gone ? "table rolled back" : "no open transaction");
+		return (-1);
+	}
+	if (replica_journal_max(rt, &mark, cause) != 0 ||
+	    replica_mark_store(rt, 1, mark, cause) != 0)
+		return (-1);
+	if (clear_pos) {
+		rt->poslen = 0;
+		rt->dirty = 1;
+	}
+	log_debug("%s: backfill starts after journal entry %lld%s", rt->name,
+	    (long long)mark, clear_pos ? ", positions start afresh" : "");
+	return (0);
+}
+
+/* "s.k1 = <table>.k1 AND ..." over the key columns. */
+static void
+replica_key_match(
+    const struct replica_table *rt, const char *table, struct json_buf *b)
+{
+	char *q;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < rt->ncols; i++) {
+		if (rt->cols[i].key_ordinal == 0)
+			continue;
+		q = replica_quote(rt->cols[i].rname);
+		json_add(b, " AND ", n++ > 0 ? 5 : 0);
+		json_add(b, "s.", 2);
+		json_add(b, q, strlen(q));
+		json_add(b, " = ", 3);
+		json_add(b, table, strlen(table));
+		json_add(b, ".", 1);
+		json_add(b, q, strlen(q));
+		free(q);
+	}
+}
+
+/*
+ * The reconcile statements: journal (1) or update (0) the live rows
+ * whose key is not in temp._replica_seen.  ?1 _pos, ?2 now.
+ */
+static char *
+replica_reconcile_sql(const struct replica_table *rt, int journal)
+{
+	struct json_buf b;
+	char *q;
+	size_t i;
+
+	json_buf_init(&b);
+	if (journal) {
+		json_add(&b, "INSERT INTO ", 12);
+		json_add(&b, rt->qjournal, strlen(rt->qjournal));
+		replica_add(&b,
+		    " (\"_op\", \"_pos\", \"_ts\", \"_snapshot\", "
+		    "\"_applied_at\"");
+		for (i = 0; i < rt->nall; i++) {
+			q = replica_quote(rt->cols[i].rname);
+			json_add(&b, ", ", 2);
+			json_add(&b, q, strlen(q));
+			free(q);
+		}
+		replica_add(&b, ") SELECT 'd', ?1, ?2, 1, ?2");
+		for (i = 0; i < rt->nall; i++) {
+			q = replica_quote(rt->cols[i].rname);
+			json_add(&b, ", ", 2);
+			json_add(&b, rt->qname, strlen(rt->qname));
+			json_add(&b, ".", 1);
+			json_add(&b, q, strlen(q));
+			free(q);
+		}
+		json_add(&b, " FROM ", 6);
+	} else {
+		json_add(&b, "UPDATE ", 7);
+		json_add(&b, rt->qname, strlen(rt->qname));
+		replica_add(&b, " SET \"_deleted\" = 1, \"_updated_at\" = ?2");
+	}
+	if (journal)
+		json_add(&b, rt->qname, strlen(rt->qname));
+	replica_add(&b,
+	    " WHERE \"_deleted\" = 0 AND NOT EXISTS (SELECT 1 FROM "
+	    "temp.\"_replica_seen\" AS s WHERE ");
+	replica_key_match(rt, rt->qname, &b);
+	json_add(&b, ")", 1);
+	return (replica_buf_str(&b));
+}
+
+/* temp._replica_seen: the keys journaled after the mark, indexed. */
+static int
+replica_reconcile_seen(struct replica_table *rt, char **cause)
+{
+	struct json_buf b;
+	char *q, *sql, n[32];
+	size_t i;
+	int k = 0, rc;
+
+	json_buf_init(&b);
+	replica_add(&b,
+	    "DROP TABLE IF EXISTS temp.\"_replica_seen\"; "
+	    "CREATE TEMP TABLE \"_replica_seen\" AS SELECT DISTINCT ");
+	for (i = 0; i < rt->ncols; i++) {
+		if (rt->cols[i].key_ordinal == 0)
+			continue;
+		q = replica_quote(rt->cols[i].rname);
+		json_add(&b, ", ", k++ > 0 ? 2 : 0);
+		json_add(&b, q, strlen(q));
+		free(q);
+	}
+	json_add(&b, " FROM ", 6);
+	json_add(&b, rt->qjournal, strlen(rt->qjournal));
+	snprintf(n, sizeof(n), " WHERE \"_seq\" > %lld; ", (long long)rt->mark);
+	json_add(&b, n, strlen(n));
+	replica_add(&b,
+	    "CREATE INDEX temp.\"_replica_seen_key\" ON "
+	    "\"_replica_seen\" (");
+	for (i = 0, k = 0; i < rt->ncols; i++) {
+		if (rt->cols[i].key_ordinal == 0)
+			continue;
+		q = replica_quote(rt->cols[i].rname);
+		json_add(&b, ", ", k++ > 0 ? 2 : 0);
+		json_add(&b, q, strlen(q));
+		free(q);
+	}
+	json_add(&b, ")", 1);
+	sql = replica_buf_str(&b);
+	rc = replica_exec(rt->r, sql, cause);
+	free(sql);
+	return (rc);
+}
+
+/* Run one reconcile statement (journal or update); *np rows. */
+static int
+replica_reconcile_run(struct replica_table *rt, const char *now, int journal,
+    uint64_t *np, char **cause)
+{
+	sqlite3_stmt *stmt;
+	char *sql;
+	int rc;
+
+	sql = replica_reconcile_sql(rt, journal);
+	rc = replica_prepare(rt->r, sql, &stmt, cause);
+	free(sql);
+	if (rc != 0)
+		return (-1);
+	sqlite3_bind_blob(stmt, 1, rt->pos, (int)rt->poslen, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (replica_fail(rt->r, cause, "reconcile"));
+	*np = (uint64_t)sqlite3_changes(rt->r->db);
+	return (0);
+}
+
+/*
+ * The table's backfill is complete and all its events are applied:
+ * soft-delete the rows it did not see (the rule at the top of the
+ * file), in the open transaction, and clear the mark.  ts is the time
+ * to record (NULL: now); *np the rows deleted.  Without a mark this
+ * does nothing.
+ */
+int
+replica_backfill_end(
+    struct replica_table *rt, const char *ts, uint64_t *np, char **cause)
+{
+	char now[40];
+	uint64_t journaled, deleted;
+
+	*np = 0;
+	if (!rt->r->in_txn || rt->r->readonly || rt->gone) {
+		xasprintf(cause, "%s: cannot reconcile: %s", rt->name,
+		    rt->gone ? "table rolled back" : "no open transaction");
+		return (-1);
+	}
+	if (!rt->has_mark)
+		return (0);
+	if (rt->mark == 0) /* every row came with a journal entry */
+		return (replica_mark_store(rt, 0, 0, cause));
+	if (ts == NULL) {
+		replica_now(now, sizeof(now));
+		ts = now;
+	}
+	if (replica_reconcile_seen(rt, cause) != 0 ||
+	    replica_reconcile_run(rt, ts, 1, &journaled, cause) != 0 ||
+	    replica_reconcile_run(rt, ts, 0, &deleted, cause) != 0 ||
+	    replica_exec(rt->r, "DROP TABLE temp.\"_replica_seen\"", cause) !=
+		0 ||
+	    replica_mark_store(rt, 0, 0, cause) != 0)
+		return (-1);
+	if (journaled != deleted) {
+		xasprintf(cause,
+		    "%s: reconcile journaled %llu rows but deleted %llu",
+		    rt->name, (unsigned long long)journaled,
+		    (unsigned long long)deleted);
+		return (-1);
+	}
+	*np = deleted;
+	return (0);
+}
+
+/*
+ * The table's events now come in mode: record it, and forget a
+ * position taken in another mode (top of file).
+ */
+static int
+replica_mode_store(struct replica_table *rt, int mode, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (rt->mode == mode)
+		return (0);
+	if (rt->mode != 0 && rt->poslen > 0) {
+		log_info("%s: capture mode changed from %s to %s: its "
+			 "position starts afresh",
+		    rt->name, frame_mode_name(rt->mode), frame_mode_name(mode));
+		rt->poslen = 0;
+		rt->dirty = 1;
+	}
+	if (replica_prepare(rt->r,
+		"UPDATE _replica_tables SET mode = ?1 WHERE replica_table = ?2",
+		&stmt, cause) != 0)
+		return (-1);
+	sqlite3_bind_int(stmt, 1, mode);
+	sqlite3_bind_text(stmt, 2, rt->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (replica_fail(rt->r, cause, "store mode"));
+	rt->mode = mode;
+	return (0);
 }

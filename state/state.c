@@ -52,16 +52,40 @@
  * flock(2) on "<path>-lock" (a separate file, because closing any
  * descriptor of the database itself would drop SQLite's POSIX locks);
  * the kernel releases it when the process dies, even by kill -9.
+ * state_lock_holder() tells another process (status, reset) whether a
+ * writer holds it, from /proc/locks, without touching the lock: even a
+ * brief shared flock() could make a daemon starting at that moment
+ * fail.
+ *
+ * Requests.  "reset TABLE" while a daemon runs cannot take the lock, so
+ * it opens the file with STATE_REQUESTER (read-write, no lock, no
+ * migration) and appends a row to the requests table in its own short
+ * transaction; WAL lets it commit between the daemon's transactions
+ * (both wait up to STATE_BUSY_TIMEOUT_MS).  The daemon polls the table
+ * and, when it has reset the table, stores the reset with
+ * state_table_put() and request_done set: the same statement batch
+ * deletes the requests it answered, so the reset and the end of the
+ * request commit together (supervisor.c).
+ *
+ * Progress.  Each table row also keeps the last FRAME_PROGRESS the
+ * daemon received: the row estimate (sys.partitions) and the lag with
+ * the time it came, so that status can show them without asking the
+ * daemon.  They are advisory: the copy of a round kept in the replica
+ * (round.c) does not carry them, so a round committed from there at
+ * the next start resets them until the next report.
  */
 
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,6 +104,10 @@ enum state_stmt {
 	STATE_STMT_REMOVE,
 	STATE_STMT_OUTPUT_GET,
 	STATE_STMT_OUTPUT_SET,
+	STATE_STMT_OUTPUT_TIME,
+	STATE_STMT_REQ_ADD,
+	STATE_STMT_REQ_LIST,
+	STATE_STMT_REQ_REMOVE,
 	STATE_NSTMTS
 };
 
@@ -88,6 +116,7 @@ struct state {
 	char *path;
 	int lockfd; /* writer's flock, or -1 */
 	int readonly;
+	int requester; /* STATE_REQUESTER */
 	int in_txn;
 	sqlite3_stmt *stmts[STATE_NSTMTS];
 };
@@ -95,7 +124,7 @@ struct state {
 #define STATE_TABLE_COLUMNS \
 	"table_id, binding, mode, phase, cursor, backfill_key, " \
 	"rows_backfilled, restarts, last_error, failed_reason, updated_at, " \
-	"released"
+	"released, rows_estimate, lag_ms, lag_at_ms"
 #define STATE_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 static const char *state_sql[STATE_NSTMTS] = {
@@ -106,15 +135,18 @@ static const char *state_sql[STATE_NSTMTS] = {
 	/* STATE_STMT_PUT */
 	"INSERT INTO tables (binding, mode, phase, cursor, backfill_key, "
 	"rows_backfilled, restarts, last_error, failed_reason, updated_at, "
-	"released) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " STATE_NOW ", ?10) "
+	"released, rows_estimate, lag_ms, lag_at_ms) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " STATE_NOW
+	", ?10, ?11, ?12, ?13) "
 	"ON CONFLICT (binding) DO UPDATE SET mode = excluded.mode, "
 	"phase = excluded.phase, cursor = excluded.cursor, "
 	"backfill_key = excluded.backfill_key, "
 	"rows_backfilled = excluded.rows_backfilled, "
 	"restarts = excluded.restarts, last_error = excluded.last_error, "
 	"failed_reason = excluded.failed_reason, "
-	"updated_at = excluded.updated_at, released = excluded.released",
+	"updated_at = excluded.updated_at, released = excluded.released, "
+	"rows_estimate = excluded.rows_estimate, lag_ms = excluded.lag_ms, "
+	"lag_at_ms = excluded.lag_at_ms",
 	/* STATE_STMT_PUT_ID */
 	"SELECT table_id, updated_at FROM tables WHERE binding = ?1",
 	/* STATE_STMT_REMOVE */
@@ -124,6 +156,15 @@ static const char *state_sql[STATE_NSTMTS] = {
 	/* STATE_STMT_OUTPUT_SET */
 	"UPDATE output SET seq = ?1, byte_offset = ?2, round = ?3, "
 	"updated_at = " STATE_NOW " WHERE id = 1",
+	/* STATE_STMT_OUTPUT_TIME */
+	"SELECT updated_at FROM output WHERE id = 1",
+	/* STATE_STMT_REQ_ADD */
+	"INSERT INTO requests (binding, kind, requested_at) "
+	"VALUES (?1, 'reset', " STATE_NOW ")",
+	/* STATE_STMT_REQ_LIST */
+	"SELECT id, binding, requested_at FROM requests ORDER BY id",
+	/* STATE_STMT_REQ_REMOVE */
+	"DELETE FROM requests WHERE binding = ?1 AND id <= ?2",
 };
 
 /*
@@ -164,6 +205,19 @@ static const char *state_migrations[STATE_SCHEMA_VERSION] = {
 	 * committed here at the next start (state_round_pack()).
 	 */
 	"ALTER TABLE output ADD COLUMN round INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 3 -> 4: requests from other processes (reset TABLE), and the
+	 * last progress report of each table (status).
+	 */
+	"CREATE TABLE requests ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" binding TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('reset')),"
+	" requested_at TEXT NOT NULL);"
+	"ALTER TABLE tables ADD COLUMN rows_estimate INTEGER NOT NULL "
+	"DEFAULT 0;"
+	"ALTER TABLE tables ADD COLUMN lag_ms INTEGER;"
+	"ALTER TABLE tables ADD COLUMN lag_at_ms INTEGER;",
 };
 
 static int state_fail(struct state *, char **, const char *);
@@ -228,6 +282,8 @@ state_configure(struct state *st, char **cause)
 	sqlite3_busy_timeout(st->db, STATE_BUSY_TIMEOUT_MS);
 	if (st->readonly)
 		return (0);
+	if (st->requester) /* the daemon made the file WAL */
+		return (state_exec(st, "PRAGMA synchronous = FULL", cause));
 	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
 		NULL) != SQLITE_OK)
 		return (state_fail(st, cause, "journal_mode"));
@@ -328,8 +384,8 @@ state_lock(struct state *st, char **cause)
 }
 
 /*
- * Open (creating and migrating unless STATE_READONLY) the state file.
- * NULL and *cause on error.
+ * Open (creating and migrating unless STATE_READONLY or
+ * STATE_REQUESTER) the state file.  NULL and *cause on error.
  */
 struct state *
 state_open(const char *path, int flags, char **cause)
@@ -340,12 +396,14 @@ state_open(const char *path, int flags, char **cause)
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->readonly = (flags & STATE_READONLY) != 0;
+	st->requester = !st->readonly && (flags & STATE_REQUESTER) != 0;
 	st->lockfd = -1;
-	if (!st->readonly && state_lock(st, cause) != 0) {
+	if (!st->readonly && !st->requester && state_lock(st, cause) != 0) {
 		state_close(st);
 		return (NULL);
 	}
 	oflags = st->readonly ? SQLITE_OPEN_READONLY
+	    : st->requester   ? SQLITE_OPEN_READWRITE
 			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -358,8 +416,8 @@ state_open(const char *path, int flags, char **cause)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	if (state_configure(st, cause) != 0 ||
-	    (st->readonly ? state_check_version(st, cause)
-			  : state_migrate(st, cause)) != 0) {
+	    (st->readonly || st->requester ? state_check_version(st, cause)
+					   : state_migrate(st, cause)) != 0) {
 		state_close(st);
 		return (NULL);
 	}
@@ -525,6 +583,10 @@ state_table_read(sqlite3_stmt *stmt)
 	t->failed_reason = state_column_text(stmt, 9);
 	t->updated_at = state_column_text(stmt, 10);
 	t->released = state_column_blob(stmt, 11, &t->releasedlen);
+	t->rows_estimate = sqlite3_column_int64(stmt, 12);
+	t->has_lag = sqlite3_column_type(stmt, 13) != SQLITE_NULL;
+	t->lag_ms = sqlite3_column_int64(stmt, 13);
+	t->lag_at_ms = sqlite3_column_int64(stmt, 14);
 	return (t);
 }
 
@@ -625,7 +687,15 @@ state_table_put(struct state *st, struct state_table *t, char **cause)
 	state_bind_text(stmt, 8, t->last_error);
 	state_bind_text(stmt, 9, t->failed_reason);
 	state_bind_blob(stmt, 10, t->released, t->releasedlen);
+	sqlite3_bind_int64(stmt, 11, (sqlite3_int64)t->rows_estimate);
+	if (t->has_lag) {
+		sqlite3_bind_int64(stmt, 12, (sqlite3_int64)t->lag_ms);
+		sqlite3_bind_int64(stmt, 13, t->lag_at_ms);
+	}
 	if (state_step_done(st, stmt, cause) != 0)
+		return (-1);
+	if (t->request_done != 0 &&
+	    state_request_remove(st, t->binding, t->request_done, cause) != 0)
 		return (-1);
 	if ((stmt = state_stmt(st, STATE_STMT_PUT_ID, cause)) == NULL)
 		return (-1);
@@ -768,4 +838,181 @@ state_mode_parse(const char *s, enum frame_mode *mp)
 		}
 	}
 	return (-1);
+}
+
+/*
+ * Start a table over (reset TABLE, a mode change): backfill from
+ * scratch.  A failure is forgotten, kept as the last error.
+ */
+void
+state_table_reset(struct state_table *t)
+{
+	free(t->cursor);
+	free(t->backfill_key);
+	free(t->released);
+	t->cursor = t->backfill_key = t->released = NULL;
+	t->cursorlen = t->backfill_keylen = t->releasedlen = 0;
+	t->rows_backfilled = 0;
+	t->has_lag = 0;
+	t->lag_ms = 0;
+	t->lag_at_ms = 0;
+	t->phase = FRAME_PHASE_BACKFILL;
+	if (t->failed_reason != NULL) {
+		free(t->last_error);
+		t->last_error = t->failed_reason;
+		t->failed_reason = NULL;
+	}
+}
+
+/* When the output row was last stored: the last commit (RFC 3339). */
+int
+state_output_updated_at(struct state *st, char **atp, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*atp = NULL;
+	if ((stmt = state_stmt(st, STATE_STMT_OUTPUT_TIME, cause)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*atp = state_column_text(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return (state_fail(st, cause, "output_updated_at"));
+	return (0);
+}
+
+/*
+ * Ask the daemon to reset a table: one row in requests, committed at
+ * once unless a transaction is open.  *idp is the request's id.
+ */
+int
+state_request_add(
+    struct state *st, const char *binding, uint64_t *idp, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int own = !st->in_txn;
+
+	if (st->readonly) {
+		xasprintf(cause, "%s: opened read-only", st->path);
+		return (-1);
+	}
+	if (own && state_begin(st, cause) != 0)
+		return (-1);
+	if ((stmt = state_stmt(st, STATE_STMT_REQ_ADD, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, binding, -1, SQLITE_STATIC);
+	if (state_step_done(st, stmt, cause) != 0)
+		goto fail;
+	*idp = (uint64_t)sqlite3_last_insert_rowid(st->db);
+	if (own && state_commit(st, cause) != 0)
+		goto fail;
+	return (0);
+fail:
+	if (own)
+		state_rollback(st);
+	return (-1);
+}
+
+/* Pending requests, oldest first; free with state_requests_free(). */
+int
+state_request_list(
+    struct state *st, struct state_request **listp, size_t *np, char **cause)
+{
+	struct state_request *list = NULL, *r;
+	sqlite3_stmt *stmt;
+	size_t n = 0;
+	int rc;
+
+	*listp = NULL;
+	*np = 0;
+	if ((stmt = state_stmt(st, STATE_STMT_REQ_LIST, cause)) == NULL)
+		return (-1);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list = xreallocarray(list, n + 1, sizeof(*list));
+		r = &list[n++];
+		r->id = (uint64_t)sqlite3_column_int64(stmt, 0);
+		r->binding = state_column_text(stmt, 1);
+		r->requested_at = state_column_text(stmt, 2);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		state_requests_free(list, n);
+		return (state_fail(st, cause, "request_list"));
+	}
+	*listp = list;
+	*np = n;
+	return (0);
+}
+
+/* Forget the requests for binding with an id up to upto (answered). */
+int
+state_request_remove(
+    struct state *st, const char *binding, uint64_t upto, char **cause)
+{
+	sqlite3_stmt *stmt;
+
+	if ((stmt = state_stmt(st, STATE_STMT_REQ_REMOVE, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_text(stmt, 1, binding, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(
+	    stmt, 2, upto > INT64_MAX ? INT64_MAX : (sqlite3_int64)upto);
+	return (state_step_done(st, stmt, cause));
+}
+
+/* Free the result of state_request_list(). */
+void
+state_requests_free(struct state_request *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(list[i].binding);
+		free(list[i].requested_at);
+	}
+	free(list);
+}
+
+/*
+ * Does a process hold the writer lock of the state file path?  1 and
+ * *pidp (0 if unknown) if so, 0 if not, -1 if it cannot be told.
+ * Read from /proc/locks (device and inode of "<path>-lock"): looking
+ * never takes the lock, so it cannot make a starting daemon fail.
+ */
+int
+state_lock_holder(const char *path, pid_t *pidp)
+{
+	struct stat sb;
+	FILE *fp;
+	char *lockpath, line[256], kind[16], dev[64];
+	unsigned int maj, min;
+	unsigned long long ino;
+	long pid;
+	int found = 0;
+
+	*pidp = 0;
+	xasprintf(&lockpath, "%s-lock", path);
+	if (stat(lockpath, &sb) != 0) {
+		free(lockpath);
+		return (errno == ENOENT ? 0 : -1);
+	}
+	free(lockpath);
+	if ((fp = fopen("/proc/locks", "r")) == NULL)
+		return (-1);
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		/* "1: FLOCK  ADVISORY  WRITE 42 fe:00:1234 0 EOF" */
+		if (sscanf(line, "%*s %15s %*s %*s %ld %63s", kind, &pid,
+			dev) != 3 ||
+		    strcmp(kind, "FLOCK") != 0)
+			continue; /* "->" lines wait for a lock */
+		if (sscanf(dev, "%x:%x:%llu", &maj, &min, &ino) != 3)
+			continue;
+		if (maj == major(sb.st_dev) && min == minor(sb.st_dev) &&
+		    ino == (unsigned long long)sb.st_ino) {
+			*pidp = (pid_t)pid;
+			found = 1;
+		}
+	}
+	fclose(fp);
+	return (found);
 }

@@ -9,10 +9,11 @@
 #include "common.h"
 
 /* Version of the state file's schema (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 
 /* state_open() flags. */
 #define STATE_READONLY 0x1 /* another process: status, verify */
+#define STATE_REQUESTER 0x2 /* reset: add requests, no writer lock */
 
 /* How long a statement waits for a lock before failing. */
 #define STATE_BUSY_TIMEOUT_MS 5000
@@ -34,6 +35,18 @@ struct state_table {
 	char *last_error; /* or NULL */
 	char *failed_reason; /* or NULL */
 	char *updated_at; /* RFC 3339 UTC, set on every put */
+	uint64_t rows_estimate; /* last FRAME_PROGRESS: 0 unknown */
+	int has_lag;
+	uint64_t lag_ms; /* last FRAME_PROGRESS while streaming */
+	int64_t lag_at_ms; /* when it came, unix ms */
+	uint64_t request_done; /* put removes reset requests up to it */
+};
+
+/* A request left for the daemon by another process (reset TABLE). */
+struct state_request {
+	uint64_t id;
+	char *binding;
+	char *requested_at; /* RFC 3339 UTC */
 };
 
 /*
@@ -68,6 +81,14 @@ int state_output_get(struct state *, struct state_output *, char **);
 int state_output_set(struct state *, const struct state_output *, char **);
 int state_phase_parse(const char *, enum frame_phase *);
 int state_mode_parse(const char *, enum frame_mode *);
+void state_table_reset(struct state_table *);
+int state_output_updated_at(struct state *, char **, char **);
+int state_request_add(struct state *, const char *, uint64_t *, char **);
+int state_request_list(
+    struct state *, struct state_request **, size_t *, char **);
+int state_request_remove(struct state *, const char *, uint64_t, char **);
+void state_requests_free(struct state_request *, size_t);
+int state_lock_holder(const char *, pid_t *);
 uint8_t *state_round_pack(
     const struct state_output *, struct state_table *const *, size_t, size_t *);
 int state_round_unpack(const uint8_t *, size_t, struct state_output *,
@@ -75,7 +96,7 @@ int state_round_unpack(const uint8_t *, size_t, struct state_output *,
 
 /* replica.c */
 /* Version of the replica file's schema (PRAGMA user_version). */
-#define REPLICA_SCHEMA_VERSION 2
+#define REPLICA_SCHEMA_VERSION 3
 
 /* replica_open() flags. */
 #define REPLICA_READONLY 0x1 /* another process: verify */
@@ -121,6 +142,9 @@ struct replica_table *replica_apply_schema(
 int replica_apply_event(struct replica_table *, const struct frame_schema *,
     const struct frame_event *, const char *, char **);
 int replica_position(const struct replica_table *, const uint8_t **, size_t *);
+int replica_backfill_begin(struct replica_table *, int, char **);
+int replica_backfill_end(
+    struct replica_table *, const char *, uint64_t *, char **);
 int replica_table_lookup(struct replica *, const char *, const char *,
     const char *, struct replica_table **, char **);
 int replica_table_list(

@@ -288,6 +288,23 @@ child_schedule(struct child_table *tbl)
 	return (n);
 }
 
+/*
+ * Start a stopped child again (reset TABLE): done, failed or waiting
+ * for a restart, it waits for a slot like a new one, with its backoff
+ * and crash count cleared.
+ */
+void
+child_restart(struct child *c)
+{
+	if (c->pid > 0)
+		fatalx("%s: worker %s is still running", __func__, c->name);
+	evtimer_del(c->timer);
+	c->state = CHILD_WAITING;
+	c->holds_slot = 0;
+	c->failures = 0;
+	c->backoff_ms = c->tbl->params.backoff_min_ms;
+}
+
 /* Give a running child's slot back (its backfill is done). */
 void
 child_release_slot(struct child *c)

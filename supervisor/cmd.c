@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "supervisor.h"
+#include "worker.h" /* check and discover talk to the source */
 
 struct cmd_entry {
 	const char *name;
@@ -30,10 +31,22 @@ static const struct cmd_entry cmd_table[] = {
 	    "config-test -c FILE   validate FILE and print the effective "
 	    "settings" },
 	{ "run", cmd_run,
-	    "run -c FILE [--once]   capture changes (--once: up to the "
-	    "source position at start, then exit)" },
+	    "run -c FILE [--once] [--pidfile FILE] [--daemonize]   capture "
+	    "changes (--once: up to the source position at start, then "
+	    "exit)" },
 	{ "verify", cmd_verify,
 	    "verify -c FILE [TABLE...]   compare source tables and replica" },
+	{ "status", cmd_status,
+	    "status -c FILE [--json]   per table: phase, backfill progress, "
+	    "cursor, lag, errors; is a daemon running" },
+	{ "reset", cmd_reset,
+	    "reset -c FILE SCHEMA.TABLE   backfill one table again (a "
+	    "running daemon picks it up)" },
+	{ "check", cmd_check,
+	    "check -c FILE [--json]   check connection, permissions and "
+	    "the Change Tracking/CDC setup of the tables" },
+	{ "discover", cmd_discover,
+	    "discover -c FILE   list the capturable tables as JSON" },
 };
 
 /* Print the usage message. */
@@ -64,6 +77,8 @@ cmd_dispatch(const char *command, struct cmd_opts *opts)
 		cmd_usage(stderr);
 		return (2);
 	}
+	if (daemon_check_command(command, opts) != 0)
+		return (2);
 	for (i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++) {
 		if (strcmp(cmd_table[i].name, command) == 0)
 			return (cmd_table[i].fn(opts));

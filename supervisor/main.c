@@ -22,6 +22,9 @@
 #include "supervisor.h"
 #include "worker.h"
 
+/* Long options without a short form (supervisor/daemon.c). */
+enum { MAIN_OPT_PIDFILE = 256, MAIN_OPT_DAEMONIZE };
+
 static int main_parse_id(const char *, uint32_t *);
 static int main_worker(struct cmd_opts *, int);
 
@@ -35,7 +38,10 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "once", no_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+		{ "json", no_argument, NULL, 'j' },
+		{ "pidfile", required_argument, NULL, MAIN_OPT_PIDFILE },
+		{ "daemonize", no_argument, NULL, MAIN_OPT_DAEMONIZE },
+		{ NULL, 0, NULL, 0 } };
 	struct cmd_opts opts;
 	const char *command = NULL;
 	int ch, have_id = 0;
@@ -72,6 +78,12 @@ main(int argc, char **argv)
 			break;
 		case 'j':
 			opts.json = 1;
+			break;
+		case MAIN_OPT_PIDFILE:
+			opts.pidfile = optarg;
+			break;
+		case MAIN_OPT_DAEMONIZE:
+			opts.daemonize = 1;
 			break;
 		default:
 			cmd_usage(stderr);
@@ -117,6 +129,6 @@ main_worker(struct cmd_opts *opts, int have_id)
 		    PACKAGE_NAME);
 		return (2);
 	}
-	log_init("worker", LOG_LEVEL_INFO + opts->verbose, 0);
+	log_init("worker", LOG_LEVEL_INFO + opts->verbose, daemon_log_syslog());
 	return (worker_main(opts));
 }

@@ -81,7 +81,9 @@
  * the committed output, and every event not released lies above every
  * released position of its group, so the restart keeps the order.
  * FRAME_BACKFILL_DONE travels in band: the phase stored with a cursor
- * becomes streaming only with the watermark that ends the backfill.
+ * becomes streaming only with the watermark that ends the backfill,
+ * and that cursor says backfill_done until merge_cursors_committed(),
+ * so that the commit storing it reconciles the replica (supervisor.c).
  *
  * Flow control: pause reading (STYLE.md D3), not FRAME_CREDIT.
  * merge_queue_full(table) says the caller should proc_pause_reading()
@@ -599,6 +601,7 @@ merge_push_backfill_done(struct merge *m, uint32_t id)
 	else {
 		t->cursor.phase = FRAME_PHASE_STREAMING;
 		t->cursor.dirty = 1;
+		t->cursor.backfill_done = 1;
 	}
 }
 
@@ -609,6 +612,7 @@ merge_complete(struct merge_table *t)
 	struct merge_mark *mk;
 	const struct frame_event *head;
 	enum frame_phase phase;
+	int ended;
 
 	while ((mk = TAILQ_FIRST(&t->marks)) != NULL) {
 		head = merge_head(t);
@@ -619,10 +623,12 @@ merge_complete(struct merge_table *t)
 		TAILQ_REMOVE(&t->marks, mk, entry);
 		phase =
 		    mk->backfill_done ? FRAME_PHASE_STREAMING : t->cursor.phase;
+		ended = t->cursor.backfill_done || mk->backfill_done;
 		merge_cursor_clear(&t->cursor);
 		t->cursor = mk->c;
 		t->cursor.phase = phase;
 		t->cursor.dirty = 1;
+		t->cursor.backfill_done = ended;
 		free(mk);
 	}
 }
@@ -814,6 +820,8 @@ merge_cursors_committed(struct merge *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->ntables; i++)
+	for (i = 0; i < m->ntables; i++) {
 		m->tables[i]->cursor.dirty = 0;
+		m->tables[i]->cursor.backfill_done = 0;
+	}
 }

@@ -5,12 +5,14 @@
  * replica.c) and only then emits them.  It never talks to SQL Server.
  *
  * Startup, in this order, nothing started before all of it succeeded:
- * load the configuration (an error exits 2); refuse an empty bindings
- * list (discovery of capturable tables is not implemented yet: the
- * error says to list the tables); open the state file, which takes the
+ * load the configuration (an error exits 2); fill an empty bindings
+ * list with every capturable table discovery finds (the one moment the
+ * supervisor asks SQL Server anything, before any fork; none found
+ * exits 2; worker/discover.c); open the state file, which takes the
  * single-writer lock (a second daemon on the same state exits 2 naming
- * the lock); open the output (a file is cut back to the committed
- * offset); open the replica when replica.path is set; register every
+ * the lock); open the replica when replica.path is set, and commit its
+ * copy of a round the state missed (below); open the output (a file is
+ * cut back to the committed offset); register every
  * binding in the state (a new one starts in backfill with an empty
  * cursor).  Workers are then added to the child table in config order
  * and scheduled in priority order (max_workers bounds them; a worker
@@ -111,6 +113,8 @@
  * so other changes apply to a worker at its next start.  SIGPIPE is
  * ignored; SIGCHLD belongs to child.c.  sd_notify: READY=1 once the
  * loop runs, STOPPING=1, RELOADING=1 (STYLE.md E1).
+ * run --pidfile and --daemonize (init scripts) are daemon.c's: one
+ * call before the open, one before the workers start, one at READY.
  *
  * Failed tables: a FRAME_ERROR FAILED or repeated crashes (child.c)
  * mark the table failed in the state with its reason, logged once by
@@ -120,6 +124,42 @@
  * Backpressure (STYLE.md D3): after each release the supervisor stops
  * reading a worker whose covered queue is full (merge_queue_full()) and
  * resumes it below half; the blocked worker then blocks on write.
+ *
+ * Reset requests (reset TABLE, status.c).  Another process cannot take
+ * the state's lock while we run, so it appends a row to the state's
+ * requests table (state.c); a timer reads them every
+ * SUPERVISOR_REQUEST_POLL_MS (a read of the last commit, cheap in WAL
+ * mode).  Requests waiting when the daemon starts are applied before
+ * any worker starts.  A running table is reset in three steps: its
+ * worker is told to stop (a worker starting meanwhile is told the
+ * same); once it has exited and every covered event of it has been
+ * released (so nothing of the old capture reaches the replica after
+ * the reset), the table leaves the merger, joins it again under a new
+ * generation like a mode change, its stored cursor, last key,
+ * released position and counters are cleared (state_table_reset()),
+ * the replica marks the start of a backfill with its positions
+ * starting afresh (replica.c, "Re-backfills"), and the worker is
+ * started again, backfilling.  The reset is stored by the next commit
+ * with the request's id: state_table_put() deletes the answered
+ * requests in that same transaction.  A kill -9 before it repeats the
+ * reset at the next start; one between the replica's and the state's
+ * commit (supervisor_roll_forward()) too, since the round's copy does
+ * not carry the request.
+ *
+ * Reconcile.  When the watermark that ends a backfill is complete (its
+ * events all released, merge_cursor() backfill_done), the commit that
+ * stores the table as streaming first lets the replica soft-delete the
+ * rows that backfill did not see (replica_backfill_end()), in the same
+ * replica transaction.  After a mode change the new generation's first
+ * event (or its backfill's end) marks the replica's backfill, and from
+ * then on the old generation's late events go to the output but not to
+ * the replica: the new backfill read the table after them.
+ *
+ * Metrics (metrics.c): one-line hooks where the supervisor already
+ * counts (a released event, a commit, PROGRESS, START, BACKFILL_DONE,
+ * a restart, a failure) keep struct metrics current; metrics.listen
+ * serves it over HTTP, bound before any worker starts (a failure exits
+ * 2), and on a terminal progress.c prints it every few seconds.
  */
 
 #include "config.h"
@@ -142,6 +182,7 @@
 
 #include "supervisor.h"
 #include "state.h"
+#include "worker.h" /* discover_bind() */
 
 /*
  * The merger knows a table as its binding id plus a generation, bumped
@@ -153,6 +194,7 @@
 #define SUPERVISOR_MAX_BINDINGS (1U << SUPERVISOR_GEN_SHIFT)
 
 #define SUPERVISOR_CURSOR_COMMIT_MS 1000 /* cursor moved, no lines: commit */
+#define SUPERVISOR_REQUEST_POLL_MS 1000 /* reset requests: look this often */
 
 /*
  * Test hook: MSSQL_CAPTURE_CRASH_AT=STEP:N kills the daemon with
@@ -184,6 +226,10 @@ struct supervisor_binding {
 	enum frame_phase start_phase; /* sent in the last FRAME_START */
 	int failed;
 	int removed; /* SIGHUP took it out */
+	uint64_t reset_req; /* reset request being served, 0: none */
+	uint64_t reset_served; /* highest request id served */
+	int reset_mark; /* mode changed: mark the replica's backfill */
+	int gen_marked; /* ... done: older generations skip the replica */
 };
 
 struct supervisor {
@@ -202,6 +248,7 @@ struct supervisor {
 	struct event *sigint;
 	struct event *sighup;
 	struct event *cursor_timer;
+	struct event *request_timer; /* reset requests (status.c) */
 	char *exec_path;
 	char *config_path; /* the workers' -c, kept across reloads */
 	int once;
@@ -212,6 +259,8 @@ struct supervisor {
 	int fatal; /* a commit failed: exit 1 without more */
 	int crash_step; /* SUPERVISOR_CRASH_ENV: -1 none */
 	long crash_left;
+	struct metrics *metrics; /* metrics.c: counted here, served there */
+	struct progress *progress; /* on a terminal only (progress.c) */
 };
 
 static int supervisor_open(struct supervisor *, char **);
@@ -275,6 +324,20 @@ static char *supervisor_exec_path(void);
 static void supervisor_crash_parse(struct supervisor *);
 static void supervisor_crash_point(struct supervisor *, int);
 static void supervisor_output_hook(enum output_step, void *);
+static struct supervisor_binding *supervisor_find_name(
+    struct supervisor *, const char *);
+static int supervisor_requests_startup(struct supervisor *, char **);
+static void supervisor_request_timer_cb(int, short, void *);
+static void supervisor_request_drop(
+    struct supervisor *, const char *, const struct state_request *);
+static void supervisor_reset_begin(struct supervisor_binding *, uint64_t);
+static void supervisor_reset_step(struct supervisor_binding *);
+static void supervisor_reset_apply(struct supervisor_binding *);
+static int supervisor_replica_table(
+    struct supervisor_binding *, struct replica_table **, char **);
+static int supervisor_replica_mark(struct supervisor_binding *, char **);
+static int supervisor_reconcile(struct supervisor_binding *, char **);
+static void supervisor_replica_fatal(struct supervisor_binding *, char *);
 
 /* "mssql-capture run": the daemon.  Returns the exit status. */
 int
@@ -291,13 +354,21 @@ supervisor_run(struct cmd_opts *opts)
 	log_setname("supervisor");
 	if ((rc = supervisor_load_config(&sv, opts->config_path)) != 0)
 		return (rc);
-	if (supervisor_open(&sv, &cause) != 0) {
+	if ((rc = daemon_start(opts, sv.cfg)) != 0) { /* daemon.c */
+		config_free(sv.cfg);
+		return (rc);
+	}
+	sv.metrics = metrics_create();
+	if (supervisor_open(&sv, &cause) != 0 ||
+	    metrics_start(
+		sv.metrics, sv.base, sv.cfg, output_seq(sv.out), &cause) != 0) {
 		log_warnx("%s", cause);
 		free(cause);
 		supervisor_close(&sv);
 		return (2);
 	}
 	supervisor_signals(&sv);
+	daemon_detach(opts);
 	for (i = 0; i < sv.nbindings; i++)
 		supervisor_binding_start(sv.bindings[i]);
 	child_schedule(sv.children);
@@ -305,6 +376,9 @@ supervisor_run(struct cmd_opts *opts)
 	    sv.nbindings == 1 ? "" : "s",
 	    sv.once ? " once, up to the source position at start" : "");
 	supervisor_notify("READY=1");
+	daemon_ready();
+	if (progress_wanted(STDERR_FILENO))
+		sv.progress = progress_create(sv.base, sv.metrics);
 	event_base_dispatch(sv.base);
 	rc = sv.exit_code;
 	supervisor_close(&sv);
@@ -316,6 +390,7 @@ static int
 supervisor_load_config(struct supervisor *sv, const char *path)
 {
 	struct config_errors errs;
+	char *cause = NULL;
 	size_t i;
 
 	if (path == NULL) {
@@ -330,11 +405,10 @@ supervisor_load_config(struct supervisor *sv, const char *path)
 		config_errors_free(&errs);
 		return (2);
 	}
-	if (sv->cfg->nbindings == 0) {
-		log_warnx("%s: no bindings: discovery of capturable tables "
-			  "is not available yet, list the tables to capture "
-			  "under \"bindings\"",
-		    path);
+	/* No bindings: bind what discovery finds (worker/discover.c). */
+	if (sv->cfg->nbindings == 0 && discover_bind(sv->cfg, &cause) != 0) {
+		log_warnx("%s: no bindings: %s", path, cause);
+		free(cause);
 		config_free(sv->cfg);
 		sv->cfg = NULL;
 		return (2);
@@ -346,6 +420,8 @@ supervisor_load_config(struct supervisor *sv, const char *path)
 static int
 supervisor_open(struct supervisor *sv, char **cause)
 {
+	struct timeval request_tv = { SUPERVISOR_REQUEST_POLL_MS / 1000,
+		(SUPERVISOR_REQUEST_POLL_MS % 1000) * 1000 };
 	struct child_params params;
 	struct child_cb cb;
 	size_t i;
@@ -395,6 +471,13 @@ supervisor_open(struct supervisor *sv, char **cause)
 		    0)
 			return (-1);
 	}
+	if (supervisor_requests_startup(sv, cause) != 0)
+		return (-1);
+	sv->request_timer = event_new(
+	    sv->base, -1, EV_PERSIST, supervisor_request_timer_cb, sv);
+	if (sv->request_timer == NULL ||
+	    event_add(sv->request_timer, &request_tv) != 0)
+		fatalx("%s: cannot add the request timer", __func__);
 	return (0);
 }
 
@@ -457,6 +540,7 @@ supervisor_register(struct supervisor *sv, const struct config_binding *cb,
 	}
 	if (b->st->phase == FRAME_PHASE_FAILED)
 		supervisor_binding_retry(b);
+	metrics_table_add(sv->metrics, id, b->name, b->st->phase, 0);
 	return (0);
 }
 
@@ -470,16 +554,11 @@ supervisor_binding_reset(struct supervisor_binding *b)
 	log_info("table %s: capture mode changed from %s to %s: backfilling "
 		 "again",
 	    b->name, frame_mode_name(b->st->mode), frame_mode_name(b->mode));
-	free(b->st->cursor);
-	free(b->st->backfill_key);
-	b->st->cursor = b->st->backfill_key = NULL;
-	b->st->cursorlen = b->st->backfill_keylen = 0;
-	free(b->st->released);
-	b->st->released = NULL;
-	b->st->releasedlen = 0;
+	state_table_reset(b->st);
 	b->st->mode = b->mode;
-	b->st->phase = FRAME_PHASE_BACKFILL;
 	b->st_dirty = 1;
+	b->reset_mark = 1; /* at the new backfill's first event */
+	b->gen_marked = 0;
 }
 
 /*
@@ -545,6 +624,7 @@ supervisor_merge_rejoin(struct supervisor_binding *b, enum frame_mode mode)
 	b->mode = mode;
 	supervisor_binding_reset(b);
 	b->start_phase = FRAME_PHASE_BACKFILL;
+	metrics_set_phase(b->sv->metrics, b->id, FRAME_PHASE_BACKFILL);
 }
 
 /* Free one binding. */
@@ -573,6 +653,8 @@ supervisor_close(struct supervisor *sv)
 		event_free(sv->sighup);
 	if (sv->cursor_timer != NULL)
 		event_free(sv->cursor_timer);
+	if (sv->request_timer != NULL)
+		event_free(sv->request_timer);
 	merge_free(sv->merge);
 	output_close(sv->out);
 	if (sv->replica != NULL) {
@@ -583,6 +665,8 @@ supervisor_close(struct supervisor *sv)
 	for (i = 0; i < sv->nbindings; i++)
 		supervisor_binding_free(sv->bindings[i]);
 	free(sv->bindings);
+	progress_free(sv->progress);
+	metrics_free(sv->metrics); /* its evhttp before the base */
 	if (sv->state != NULL)
 		state_close(sv->state);
 	if (sv->base != NULL)
@@ -696,6 +780,9 @@ supervisor_reload(struct supervisor *sv)
 		supervisor_notify("READY=1");
 		return;
 	}
+	/* Still no bindings: keep those discovered at start (discover.c). */
+	if (discover_import(cfg, &cause) != 0)
+		fatalx("reload: %s", cause);
 	if (supervisor_reload_check(sv, cfg) != 0) {
 		config_free(cfg);
 		supervisor_notify("READY=1");
@@ -735,6 +822,7 @@ supervisor_remove(struct supervisor_binding *b)
 		return;
 	log_info("binding %s removed: stopping its worker", b->name);
 	b->removed = 1;
+	metrics_table_remove(b->sv->metrics, b->id);
 	if (b->in_merge)
 		merge_table_set_phase(
 		    b->sv->merge, b->merge_id, FRAME_PHASE_DONE);
@@ -810,7 +898,7 @@ supervisor_child_dispatch(struct child *c, const struct frame *f, void *arg)
 	}
 	switch (f->hdr.type) {
 	case FRAME_HELLO:
-		if (b->removed)
+		if (b->removed || b->reset_req != 0)
 			supervisor_send_stop(b);
 		else
 			supervisor_send_start(b);
@@ -881,6 +969,7 @@ supervisor_send_start(struct supervisor_binding *b)
 	frame_values_free(&m.key);
 	child_send(b->child, buf, len);
 	b->start_phase = m.phase;
+	metrics_set_phase(b->sv->metrics, b->id, m.phase);
 	if (b->in_merge)
 		merge_table_set_phase(b->sv->merge, b->merge_id, m.phase);
 	log_debug(
@@ -991,6 +1080,7 @@ supervisor_on_backfill_done(struct supervisor_binding *b, const struct frame *f)
 	}
 	log_info("table %s: backfill done", b->name);
 	merge_push_backfill_done(b->sv->merge, b->merge_id);
+	metrics_set_phase(b->sv->metrics, b->id, FRAME_PHASE_STREAMING);
 	child_release_slot(b->child);
 	return (0);
 }
@@ -1007,8 +1097,15 @@ supervisor_on_progress(struct supervisor_binding *b, const struct frame *f)
 		free(cause);
 		return (-1);
 	}
-	if (b->st->rows_backfilled != m.rows_done) {
+	metrics_set_progress(b->sv->metrics, b->id, &m);
+	if (b->st->rows_backfilled != m.rows_done ||
+	    b->st->rows_estimate != m.rows_estimate ||
+	    b->st->lag_ms != m.lag_ms || !b->st->has_lag) {
 		b->st->rows_backfilled = m.rows_done;
+		b->st->rows_estimate = m.rows_estimate;
+		b->st->has_lag = 1;
+		b->st->lag_ms = m.lag_ms;
+		b->st->lag_at_ms = (int64_t)time(NULL) * 1000;
 		b->st_dirty = 1;
 	}
 	return (0);
@@ -1038,6 +1135,7 @@ supervisor_child_failed(struct child *c, const char *reason, void *arg)
 		return;
 	}
 	b->failed = 1;
+	metrics_set_failed(sv->metrics, b->id, reason);
 	b->st->phase = FRAME_PHASE_FAILED;
 	free(b->st->failed_reason);
 	b->st->failed_reason = xstrdup(reason);
@@ -1063,10 +1161,13 @@ supervisor_child_exited(struct child *c, void *arg)
 		b->st->restarts = child_restarts(c);
 		b->st_dirty = 1;
 	}
+	metrics_set_restarts(sv->metrics, b->id, child_restarts(c));
+	if (child_state(c) == CHILD_DONE)
+		metrics_set_phase(sv->metrics, b->id, FRAME_PHASE_DONE);
 	if (child_state(c) == CHILD_DONE && b->in_merge)
 		merge_table_set_phase(sv->merge, b->merge_id, FRAME_PHASE_DONE);
 	if (child_state(c) == CHILD_DONE && sv->once && !sv->stopping &&
-	    !b->removed)
+	    !b->removed && b->reset_req == 0)
 		log_info(
 		    "table %s: reached the position taken at start", b->name);
 	supervisor_pump(sv);
@@ -1082,9 +1183,13 @@ supervisor_child_exited(struct child *c, void *arg)
 static void
 supervisor_pump(struct supervisor *sv)
 {
+	size_t i;
+
 	if (sv->fatal || sv->finished)
 		return;
 	merge_release(sv->merge, SIZE_MAX, supervisor_emit, sv);
+	for (i = 0; i < sv->nbindings && !sv->fatal; i++)
+		supervisor_reset_step(sv->bindings[i]);
 	if (sv->fatal)
 		return;
 	if ((sv->round_full ||
@@ -1111,19 +1216,33 @@ supervisor_emit(uint32_t id, const struct frame_schema *s,
 		return;
 	if (output_add_event(sv->out, s, ev) == 1)
 		sv->round_full = 1;
+	metrics_count_event(sv->metrics, b->id, ev->op);
 	memcpy(b->released, ev->pos, ev->poslen);
 	b->releasedlen = ev->poslen;
-	if (sv->replica == NULL)
+	if (sv->replica == NULL || (b->gen_marked && id != b->merge_id))
 		return;
-	if (supervisor_replica_apply(b, s, ev, &cause) != 0) {
-		log_warnx("replica: table %s: %s; exiting, a restart resumes "
-			  "from the last commit",
-		    b->name, cause);
-		free(cause);
-		sv->fatal = 1;
-		sv->exit_code = 1;
-		event_base_loopbreak(sv->base);
+	if (b->reset_mark && id == b->merge_id &&
+	    supervisor_replica_mark(b, &cause) != 0) {
+		supervisor_replica_fatal(b, cause);
+		return;
 	}
+	if (supervisor_replica_apply(b, s, ev, &cause) != 0)
+		supervisor_replica_fatal(b, cause);
+}
+
+/* The replica failed: exit 1, a restart resumes from the last commit. */
+static void
+supervisor_replica_fatal(struct supervisor_binding *b, char *cause)
+{
+	struct supervisor *sv = b->sv;
+
+	log_warnx("replica: table %s: %s; exiting, a restart resumes from the "
+		  "last commit",
+	    b->name, cause);
+	free(cause);
+	sv->fatal = 1;
+	sv->exit_code = 1;
+	event_base_loopbreak(sv->base);
 }
 
 /* Apply an event to the replica, in the round's transaction. */
@@ -1372,12 +1491,19 @@ supervisor_commit(struct supervisor *sv)
 		return (-1);
 	evtimer_del(sv->cursor_timer);
 	n = supervisor_collect(sv, &list);
+	for (i = 0; i < sv->nbindings; i++) {
+		if (supervisor_reconcile(sv->bindings[i], &cause) != 0)
+			goto fail;
+	}
 	if (output_commit(sv->out, list, n, &cause) != 0)
 		goto fail;
 	merge_cursors_committed(sv->merge);
+	metrics_committed(sv->metrics, output_seq(sv->out));
 	sv->round_full = 0;
-	for (i = 0; i < sv->nbindings; i++)
+	for (i = 0; i < sv->nbindings; i++) {
 		sv->bindings[i]->st_dirty = 0;
+		sv->bindings[i]->st->request_done = 0;
+	}
 	free(list);
 	return (0);
 fail:
@@ -1408,7 +1534,9 @@ supervisor_check_finished(struct supervisor *sv)
 			continue;
 		active++;
 		cs = child_state(b->child);
-		if (b->failed || cs == CHILD_FAILED)
+		if (b->reset_req != 0 && !sv->stopping)
+			live++; /* it starts again */
+		else if (b->failed || cs == CHILD_FAILED)
 			failed++;
 		else if (cs != CHILD_DONE)
 			live++;
@@ -1492,4 +1620,280 @@ static void
 supervisor_output_hook(enum output_step step, void *arg)
 {
 	supervisor_crash_point(arg, (int)step);
+}
+
+/* Look a binding up by "schema.table" (removed ones are not found). */
+static struct supervisor_binding *
+supervisor_find_name(struct supervisor *sv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nbindings; i++) {
+		if (!sv->bindings[i]->removed &&
+		    strcmp(sv->bindings[i]->name, name) == 0)
+			return (sv->bindings[i]);
+	}
+	return (NULL);
+}
+
+/* A request for a table that is not bound (any more): forget it. */
+static void
+supervisor_request_drop(
+    struct supervisor *sv, const char *why, const struct state_request *req)
+{
+	char *cause = NULL;
+
+	log_warnx("reset request %llu for %s: %s; dropping it",
+	    (unsigned long long)req->id, req->binding, why);
+	if (state_begin(sv->state, &cause) != 0 ||
+	    state_request_remove(sv->state, req->binding, req->id, &cause) !=
+		0 ||
+	    state_commit(sv->state, &cause) != 0) {
+		state_rollback(sv->state);
+		log_warnx("%s", cause);
+		free(cause);
+	}
+}
+
+/*
+ * At start, before any worker: apply the reset requests left while no
+ * daemon ran (or before a crash).  The replica marks first, then the
+ * state stores the resets and deletes the requests; a crash in between
+ * applies them again at the next start, which changes nothing more.
+ */
+static int
+supervisor_requests_startup(struct supervisor *sv, char **cause)
+{
+	struct state_request *reqs;
+	struct supervisor_binding *b;
+	size_t i, n;
+	int rc = -1;
+
+	if (state_request_list(sv->state, &reqs, &n, cause) != 0)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if ((b = supervisor_find_name(sv, reqs[i].binding)) == NULL) {
+			supervisor_request_drop(sv, "not a binding", &reqs[i]);
+			continue;
+		}
+		if (b->st->request_done == 0)
+			log_info("table %s: reset requested at %s: "
+				 "backfilling it again",
+			    b->name, reqs[i].requested_at);
+		state_table_reset(b->st);
+		b->st->request_done = reqs[i].id;
+		b->reset_served = reqs[i].id;
+		b->st_dirty = 1;
+		if (b->cmode != CONFIG_MODE_CT && b->cmode != CONFIG_MODE_CDC)
+			b->mode_known = 0; /* auto: the worker decides */
+		metrics_set_phase(sv->metrics, b->id, FRAME_PHASE_BACKFILL);
+		if (supervisor_replica_mark(b, cause) != 0)
+			goto out;
+	}
+	if (sv->replica_txn) {
+		if (replica_commit(sv->replica, cause) != 0)
+			goto out;
+		sv->replica_txn = 0;
+	}
+	if (state_begin(sv->state, cause) != 0)
+		goto out;
+	for (i = 0; i < sv->nbindings; i++) {
+		b = sv->bindings[i];
+		if (b->st->request_done != 0 &&
+		    state_table_put(sv->state, b->st, cause) != 0) {
+			state_rollback(sv->state);
+			goto out;
+		}
+		b->st->request_done = 0;
+	}
+	if (state_commit(sv->state, cause) != 0) {
+		state_rollback(sv->state);
+		goto out;
+	}
+	rc = 0;
+out:
+	state_requests_free(reqs, n);
+	return (rc);
+}
+
+/* Every SUPERVISOR_REQUEST_POLL_MS: new reset requests? */
+static void
+supervisor_request_timer_cb(int fd, short events, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct supervisor_binding *b;
+	struct state_request *reqs;
+	char *cause = NULL;
+	size_t i, n;
+
+	if (sv->stopping || sv->finished || sv->fatal)
+		return;
+	if (state_request_list(sv->state, &reqs, &n, &cause) != 0) {
+		log_warnx("reading reset requests: %s", cause);
+		free(cause);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if ((b = supervisor_find_name(sv, reqs[i].binding)) == NULL)
+			supervisor_request_drop(sv, "not a binding", &reqs[i]);
+		else if (reqs[i].id > b->reset_served &&
+		    reqs[i].id > b->reset_req)
+			supervisor_reset_begin(b, reqs[i].id);
+	}
+	state_requests_free(reqs, n);
+	supervisor_pump(sv);
+}
+
+/* A reset was requested: stop the worker (supervisor_reset_step()). */
+static void
+supervisor_reset_begin(struct supervisor_binding *b, uint64_t id)
+{
+	if (b->reset_req != 0) {
+		b->reset_req = id; /* the same reset answers both */
+		return;
+	}
+	log_info("table %s: reset requested (request %llu): stopping its "
+		 "worker to backfill the table again",
+	    b->name, (unsigned long long)id);
+	b->reset_req = id;
+	if (child_pid(b->child) > 0)
+		supervisor_send_stop(b);
+}
+
+/*
+ * Go on with a reset once the worker is gone and the merger has
+ * released everything the old capture sent.
+ */
+static void
+supervisor_reset_step(struct supervisor_binding *b)
+{
+	if (b->reset_req == 0 || child_pid(b->child) > 0 || b->sv->stopping)
+		return; /* stopping: the request waits for the next start */
+	if (b->in_merge) {
+		merge_table_set_phase(
+		    b->sv->merge, b->merge_id, FRAME_PHASE_DONE);
+		if (merge_queued(b->sv->merge, b->merge_id) != 0)
+			return;
+	}
+	supervisor_reset_apply(b);
+}
+
+/* Reset the table and start its worker again, backfilling. */
+static void
+supervisor_reset_apply(struct supervisor_binding *b)
+{
+	struct supervisor *sv = b->sv;
+	char *cause = NULL;
+
+	if (b->in_merge) {
+		b->merge_id += 1U << SUPERVISOR_GEN_SHIFT;
+		b->in_merge = 0;
+	}
+	b->releasedlen = 0;
+	b->failed = 0;
+	state_table_reset(b->st);
+	b->st->request_done = b->reset_served = b->reset_req;
+	b->st_dirty = 1;
+	b->reset_req = 0;
+	if (b->cmode != CONFIG_MODE_CT && b->cmode != CONFIG_MODE_CDC)
+		b->mode_known = 0; /* auto: the worker decides */
+	if (supervisor_replica_mark(b, &cause) != 0) {
+		supervisor_replica_fatal(b, cause);
+		return;
+	}
+	metrics_set_phase(sv->metrics, b->id, FRAME_PHASE_BACKFILL);
+	if (b->mode_known)
+		supervisor_merge_join(b, b->mode);
+	child_restart(b->child);
+	log_info(
+	    "table %s: reset: cursor cleared, backfilling it again", b->name);
+	child_schedule(sv->children);
+	supervisor_commit_soon(sv);
+}
+
+/*
+ * The replica handle of a binding, in an open replica transaction:
+ * *rtp NULL when the replica has no such table yet.
+ */
+static int
+supervisor_replica_table(
+    struct supervisor_binding *b, struct replica_table **rtp, char **cause)
+{
+	struct supervisor *sv = b->sv;
+	const struct config_binding *cb = &sv->cfg->bindings[b->id];
+
+	*rtp = NULL;
+	if (!sv->replica_txn) {
+		if (replica_begin(sv->replica, cause) != 0)
+			return (-1);
+		sv->replica_txn = 1;
+	}
+	if (b->rt != NULL) {
+		*rtp = b->rt;
+		return (0);
+	}
+	if (b->has_schema)
+		return (replica_table_lookup(sv->replica, b->schema.db,
+			    b->schema.schema, b->schema.table, rtp, cause) == -1
+			? -1
+			: 0);
+	return (replica_table_lookup(sv->replica, sv->cfg->database,
+		    cb->namespace, cb->stream, rtp, cause) == -1
+		? -1
+		: 0);
+}
+
+/*
+ * A backfill starting afresh: the replica marks where its journal
+ * stands and forgets the table's position (replica.c).
+ */
+static int
+supervisor_replica_mark(struct supervisor_binding *b, char **cause)
+{
+	struct replica_table *rt;
+
+	b->reset_mark = 0;
+	b->gen_marked = 1;
+	if (b->sv->replica == NULL)
+		return (0);
+	if (supervisor_replica_table(b, &rt, cause) != 0)
+		return (-1);
+	if (rt == NULL && !b->has_schema) {
+		/* Looked up by the configured names: try the server's. */
+		b->reset_mark = 1;
+		b->gen_marked = 0;
+		return (0);
+	}
+	if (rt == NULL)
+		return (0); /* no rows yet: nothing to reconcile */
+	return (replica_backfill_begin(rt, 1, cause));
+}
+
+/*
+ * Before a commit: a table whose backfill just ended has the rows its
+ * backfill did not see soft-deleted in the replica (replica.c), in the
+ * round's replica transaction.
+ */
+static int
+supervisor_reconcile(struct supervisor_binding *b, char **cause)
+{
+	const struct merge_cursor *mc;
+	struct replica_table *rt;
+	uint64_t n;
+
+	if (b->sv->replica == NULL || !b->in_merge ||
+	    (mc = merge_cursor(b->sv->merge, b->merge_id)) == NULL ||
+	    !mc->dirty || !mc->backfill_done)
+		return (0);
+	if (b->reset_mark && supervisor_replica_mark(b, cause) != 0)
+		return (-1);
+	if (supervisor_replica_table(b, &rt, cause) != 0)
+		return (-1);
+	if (rt == NULL || replica_backfill_end(rt, NULL, &n, cause) != 0)
+		return (rt == NULL ? 0 : -1);
+	if (n != 0)
+		log_info("table %s: backfill complete: %llu replica row%s it "
+			 "did not see marked deleted (gone at the source)",
+		    b->name, (unsigned long long)n, n == 1 ? "" : "s");
+	return (0);
 }

@@ -17,6 +17,8 @@ struct cmd_opts {
 	int verbose; /* -v, repeatable */
 	int once; /* run --once */
 	int json; /* --json */
+	const char *pidfile; /* run --pidfile */
+	int daemonize; /* run --daemonize */
 	int argc; /* operands after the command */
 	char **argv;
 };
@@ -30,8 +32,19 @@ void cmd_usage(FILE *);
 /* supervisor.c */
 int supervisor_run(struct cmd_opts *);
 
+/* daemon.c */
+int daemon_check_command(const char *, const struct cmd_opts *);
+int daemon_start(struct cmd_opts *, struct config *);
+void daemon_detach(const struct cmd_opts *);
+void daemon_ready(void);
+int daemon_log_syslog(void);
+
 /* verify.c */
 int cmd_verify(struct cmd_opts *);
+
+/* status.c */
+int cmd_status(struct cmd_opts *);
+int cmd_reset(struct cmd_opts *);
 
 /* child.c */
 #define CHILD_BACKOFF_MIN_MS 1000 /* first restart delay */
@@ -83,6 +96,7 @@ void child_table_free(struct child_table *);
 struct child *child_add(struct child_table *, const char *, uint32_t, int);
 int child_schedule(struct child_table *);
 void child_release_slot(struct child *);
+void child_restart(struct child *);
 int child_send(struct child *, uint8_t *, size_t);
 void child_shutdown(struct child_table *);
 size_t child_running(const struct child_table *);
@@ -113,6 +127,7 @@ struct merge_cursor {
 	uint8_t *key; /* frame_values_pack() of the last key, or NULL */
 	size_t keylen;
 	int dirty; /* moved since merge_cursors_committed() */
+	int backfill_done; /* a backfill ended since then (reconcile) */
 };
 
 struct merge;
@@ -175,5 +190,70 @@ int output_commit(struct output *, struct state_table **, size_t, char **);
 size_t output_pending(const struct output *);
 uint64_t output_seq(const struct output *);
 void output_committed(const struct output *, uint64_t *, uint64_t *);
+
+/* metrics.c */
+#define METRICS_NOPS 3 /* c, u, d */
+#define METRICS_LAG_STALE_MS 15000 /* no PROGRESS this long: lag grows */
+
+/* What the supervisor counts for one table (by binding id). */
+struct metrics_table {
+	char *name; /* "schema.table" */
+	int active; /* registered, not removed */
+	enum frame_phase phase;
+	uint64_t events[METRICS_NOPS]; /* committed: c, u, d */
+	uint64_t pending[METRICS_NOPS]; /* released, not committed yet */
+	uint64_t rows_done;
+	uint64_t rows_estimate; /* 0: unknown */
+	int has_lag;
+	uint64_t lag_ms; /* last PROGRESS while streaming */
+	int64_t lag_at_ms; /* metrics_now_ms() when it came */
+	int64_t progress_at_ms; /* the last PROGRESS, 0: none yet */
+	uint32_t restarts;
+	char *failed_reason;
+};
+
+struct evbuffer;
+struct evhttp;
+
+struct metrics {
+	struct metrics_table *tables; /* indexed by binding id */
+	size_t ntables;
+	uint64_t seq; /* committed */
+	double commit_time; /* unix seconds, 0: no commit yet */
+	struct evhttp *http; /* NULL: metrics.listen unset */
+};
+
+struct metrics *metrics_create(void);
+void metrics_free(struct metrics *);
+int metrics_start(struct metrics *, struct event_base *, const struct config *,
+    uint64_t, char **);
+void metrics_table_add(
+    struct metrics *, uint32_t, const char *, enum frame_phase, uint32_t);
+void metrics_table_remove(struct metrics *, uint32_t);
+void metrics_count_event(struct metrics *, uint32_t, enum frame_op);
+void metrics_committed(struct metrics *, uint64_t);
+void metrics_set_phase(struct metrics *, uint32_t, enum frame_phase);
+void metrics_set_progress(
+    struct metrics *, uint32_t, const struct frame_progress *);
+void metrics_set_restarts(struct metrics *, uint32_t, uint32_t);
+void metrics_set_failed(struct metrics *, uint32_t, const char *);
+int64_t metrics_now_ms(void);
+int64_t metrics_lag_ms(const struct metrics_table *, int64_t);
+size_t metrics_failed(const struct metrics *);
+void metrics_escape_label(struct evbuffer *, const char *);
+void metrics_render(const struct metrics *, int64_t, struct evbuffer *);
+int metrics_render_health(const struct metrics *, struct evbuffer *);
+
+/* progress.c */
+#define PROGRESS_TICK_MS 1000 /* at most one line this often */
+#define PROGRESS_QUIET_MS 30000 /* at least one line this often */
+#define PROGRESS_MAX_LISTED 4 /* more streaming tables: one summary */
+
+struct progress;
+
+int progress_wanted(int);
+struct progress *progress_create(struct event_base *, const struct metrics *);
+void progress_free(struct progress *);
+void progress_format(struct progress *, int64_t, char *, size_t);
 
 #endif /* SUPERVISOR_H */

@@ -307,6 +307,36 @@ START_TEST(test_exit0)
 }
 END_TEST
 
+/*
+ * reset TABLE: a done or failed child is started again by
+ * child_restart() and the next child_schedule(), without counting a
+ * restart.
+ */
+START_TEST(test_restart)
+{
+	struct want w, f;
+
+	make_table(0, 50, 0);
+	w.c = child_add(tbl, "dbo.done", PEER_EXIT0 * 100 + 1, 0);
+	f.c = child_add(tbl, "dbo.nokey", PEER_FAILED * 100 + 2, 0);
+	child_schedule(tbl);
+	w.state = CHILD_DONE;
+	ck_assert(run_until(state_is, &w, 10000));
+	ck_assert(run_until(failed_one, &f, 10000));
+	f.state = CHILD_FAILED;
+	ck_assert(run_until(state_is, &f, 1000));
+	child_restart(w.c);
+	child_restart(f.c);
+	ck_assert_int_eq(child_state(w.c), CHILD_WAITING);
+	ck_assert_int_eq(child_schedule(tbl), 2);
+	w.n = f.n = 2;
+	ck_assert(run_until(hellos_at_least, &w, 10000));
+	ck_assert(run_until(hellos_at_least, &f, 10000));
+	ck_assert(run_until(state_is, &w, 10000));
+	ck_assert_uint_eq(child_restarts(w.c), 0);
+}
+END_TEST
+
 /* FRAME_ERROR FAILED: failed at once, with the worker's reason. */
 START_TEST(test_error_failed)
 {
@@ -490,6 +520,7 @@ child_suite(void)
 	tcase_add_test(tc, test_kill9_restart);
 	tcase_add_test(tc, test_exit0);
 	tcase_add_test(tc, test_error_failed);
+	tcase_add_test(tc, test_restart);
 	tcase_add_test(tc, test_repeated_crash);
 	tcase_add_test(tc, test_retryable);
 	tcase_add_test(tc, test_priority);

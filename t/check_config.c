@@ -753,7 +753,65 @@ START_TEST(test_print)
 	    json_string_value(json_object_get(
 		json_array_get(json_object_get(root, "bindings"), 0), "mode")),
 	    "auto");
+	ck_assert(json_is_null(
+	    json_object_get(json_object_get(root, "metrics"), "listen")));
 	json_decref(root);
+}
+END_TEST
+
+START_TEST(test_metrics_listen)
+{
+	ck_assert_ptr_nonnull(load_minimal(""));
+	ck_assert_ptr_null(cfg->metrics.listen);
+	ck_assert_ptr_nonnull(
+	    load_minimal("\"metrics\": { \"listen\": \"127.0.0.1:9187\" }"));
+	ck_assert_str_eq(cfg->metrics.listen, "127.0.0.1:9187");
+	ck_assert_str_eq(cfg->metrics.host, "127.0.0.1");
+	ck_assert_int_eq(cfg->metrics.port, 9187);
+	ck_assert_ptr_nonnull(
+	    load_minimal("\"metrics\": { \"listen\": \"[::1]:1\" }"));
+	ck_assert_str_eq(cfg->metrics.host, "::1");
+	ck_assert_int_eq(cfg->metrics.port, 1);
+	ck_assert_ptr_nonnull(
+	    load_minimal("\"metrics\": { \"listen\": \":65535\" }"));
+	ck_assert_str_eq(cfg->metrics.host, "0.0.0.0");
+	ck_assert_int_eq(cfg->metrics.port, 65535);
+	ck_assert_ptr_nonnull(
+	    load_minimal("\"metrics\": { \"listen\": \"localhost:80\" }"));
+	ck_assert_str_eq(cfg->metrics.host, "localhost");
+	ck_assert_ptr_nonnull(
+	    load_minimal("\"metrics\": { \"listen\": null }"));
+	ck_assert_ptr_null(cfg->metrics.listen);
+}
+END_TEST
+
+START_TEST(test_metrics_listen_bad)
+{
+	static const char *bad[] = { "9187", "127.0.0.1", "h:0", "h:65536",
+		"h:", ":", "", "::1:9187", "[::1]", "[::1]:", "[h]:80", "[]:80",
+		"h:80 ", "a b:80", "h:x", "h:1:2" };
+	char *more, *want;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		xasprintf(&more, "\"metrics\": { \"listen\": \"%s\" }", bad[i]);
+		load_minimal(more);
+		xasprintf(&want,
+		    "config: /metrics/listen: expected host:port, "
+		    "[ipv6]:port or :port with a port from 1 to 65535, "
+		    "got \"%s\"",
+		    bad[i]);
+		assert_fails(want);
+		free(want);
+		free(more);
+	}
+	load_minimal("\"metrics\": { \"listen\": 9187 }");
+	assert_fails("config: /metrics/listen: expected host:port, "
+		     "[ipv6]:port or :port with a port from 1 to 65535, "
+		     "got 9187");
+	load_minimal("\"metrics\": { \"lisen\": \":9187\" }");
+	assert_fails("config: /metrics/lisen: unknown key (did you mean "
+		     "\"listen\"?)");
 }
 END_TEST
 
@@ -798,6 +856,8 @@ config_suite(void)
 	tcase_add_test(tc, test_unreadable_config);
 	tcase_add_test(tc, test_ca_file);
 	tcase_add_test(tc, test_print);
+	tcase_add_test(tc, test_metrics_listen);
+	tcase_add_test(tc, test_metrics_listen_bad);
 	tcase_add_test(tc, test_mode_name);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -831,6 +831,195 @@ START_TEST(test_round)
 }
 END_TEST
 
+/*
+ * Re-backfill reconcile: after a reset (mark, positions afresh) the new
+ * backfill sees rows 1 and 3 again and row 4 is updated by the stream;
+ * row 2 was deleted at the source while not captured, so it ends
+ * _deleted = 1 with a 'd' journal entry at the applied position.  Row
+ * 5, deleted before the mark, is left alone.  Run twice: nothing more.
+ * A first backfill marks itself and deletes nothing; a rolled back
+ * reconcile leaves the mark for the replay.
+ */
+START_TEST(test_reconcile)
+{
+	struct frame_schema s;
+	struct replica *r;
+	struct replica_table *rt;
+	struct ev ev;
+	uint64_t n = 0;
+	char *cause = NULL;
+	sqlite3 *db;
+	int i;
+
+	r = open_ok(0);
+	schema_orders(&s, "shop", "dbo", "orders");
+	rt = replica_apply_schema(r, &s, &cause);
+	ck_assert_ptr_nonnull(rt);
+	begin_ok(r);
+	for (i = 1; i <= 5; i++) {
+		order_event(&ev, FRAME_OP_CREATE, 100 + i, i, "a", "1");
+		ev.e.snapshot = 1;
+		apply_ok(rt, &s, &ev, 0);
+	}
+	order_event(&ev, FRAME_OP_DELETE, 200, 5, NULL, NULL);
+	apply_ok(rt, &s, &ev, 0);
+	/* The first backfill marked itself at 0: it deletes nothing. */
+	ck_assert_msg(
+	    replica_backfill_end(rt, NULL, &n, &cause) == 0, "%s", cause);
+	ck_assert_uint_eq(n, 0);
+	commit_ok(r);
+	db = raw_open();
+	ASSERT_Q(
+	    db, "SELECT quote(backfill_mark) FROM _replica_tables", "NULL");
+	/* Reset: mark after entry 6, positions start again. */
+	begin_ok(r);
+	ck_assert_msg(replica_backfill_begin(rt, 1, &cause) == 0, "%s", cause);
+	order_event(&ev, FRAME_OP_CREATE, 50, 1, "a", "1");
+	ev.e.snapshot = 1;
+	apply_ok(rt, &s, &ev, 0);
+	order_event(&ev, FRAME_OP_CREATE, 51, 3, "c", "3");
+	ev.e.snapshot = 1;
+	apply_ok(rt, &s, &ev, 0);
+	order_event(&ev, FRAME_OP_UPDATE, 52, 4, "d", NULL);
+	apply_ok(rt, &s, &ev, 0);
+	commit_ok(r);
+	ASSERT_Q(db, "SELECT backfill_mark FROM _replica_tables", "6");
+	/* A rolled back reconcile changes nothing, keeps the mark. */
+	begin_ok(r);
+	ck_assert_int_eq(replica_backfill_end(rt, NULL, &n, &cause), 0);
+	ck_assert_uint_eq(n, 1);
+	replica_rollback(r);
+	ASSERT_Q(
+	    db, "SELECT _deleted FROM \"shop_dbo.orders\" WHERE id = 2", "0");
+	begin_ok(r);
+	ck_assert_int_eq(
+	    replica_backfill_end(rt, "2026-03-03T00:00:00.000Z", &n, &cause),
+	    0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(replica_backfill_end(rt, NULL, &n, &cause), 0);
+	ck_assert_uint_eq(n, 0);
+	commit_ok(r);
+	ASSERT_Q(db,
+	    "SELECT group_concat(id || ':' || _deleted, ',') FROM "
+	    "(SELECT * FROM \"shop_dbo.orders\" ORDER BY id)",
+	    "1:0,2:1,3:0,4:0,5:1");
+	ASSERT_Q(db, "SELECT _updated_at FROM \"shop_dbo.orders\" WHERE id = 2",
+	    "2026-03-03T00:00:00.000Z");
+	ASSERT_Q(db,
+	    "SELECT _op || ',' || id || ',' || name || ',' || _snapshot || "
+	    "',' || hex(_pos) FROM \"shop_dbo.orders_journal\" ORDER BY _seq "
+	    "DESC LIMIT 1",
+	    "d,2,a,1,0000000000000034"
+	    "0000000000000000");
+	ASSERT_Q(db, "SELECT count(*) FROM \"shop_dbo.orders_journal\"", "10");
+	ASSERT_Q(
+	    db, "SELECT quote(backfill_mark) FROM _replica_tables", "NULL");
+	sqlite3_close(db);
+	/* Later events still apply: the position did not move. */
+	begin_ok(r);
+	order_event(&ev, FRAME_OP_UPDATE, 53, 3, "c2", NULL);
+	apply_ok(rt, &s, &ev, 0);
+	commit_ok(r);
+	frame_schema_free(&s);
+	replica_close(r);
+}
+END_TEST
+
+/*
+ * A version 2 file migrates with mark 0 for its tables: a backfill
+ * under way at the upgrade finishes without deleting the rows it
+ * copied before it.
+ */
+START_TEST(test_migrate_mark)
+{
+	struct frame_schema s;
+	struct replica *r;
+	struct replica_table *rt;
+	struct ev ev;
+	uint64_t n = 1;
+	char *cause = NULL;
+	sqlite3 *db;
+
+	r = open_ok(0);
+	schema_orders(&s, "shop", "dbo", "orders");
+	rt = replica_apply_schema(r, &s, &cause);
+	begin_ok(r);
+	order_event(&ev, FRAME_OP_CREATE, 10, 1, "a", "1");
+	ev.e.snapshot = 1;
+	apply_ok(rt, &s, &ev, 0);
+	commit_ok(r);
+	replica_close(r);
+	db = raw_open();
+	ck_assert_int_eq(sqlite3_exec(db,
+			     "ALTER TABLE _replica_tables DROP COLUMN "
+			     "backfill_mark; ALTER TABLE _replica_tables DROP "
+			     "COLUMN mode; PRAGMA user_version = 2",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	r = open_ok(0);
+	rt = replica_apply_schema(r, &s, &cause);
+	ck_assert_ptr_nonnull(rt);
+	begin_ok(r);
+	order_event(&ev, FRAME_OP_CREATE, 11, 2, "b", "2");
+	ev.e.snapshot = 1;
+	apply_ok(rt, &s, &ev, 0);
+	ck_assert_int_eq(replica_backfill_end(rt, NULL, &n, &cause), 0);
+	ck_assert_uint_eq(n, 0);
+	commit_ok(r);
+	db = raw_open();
+	ASSERT_Q(db, "PRAGMA user_version", "3");
+	ASSERT_Q(db,
+	    "SELECT count(*) FROM \"shop_dbo.orders\" WHERE _deleted = 0", "2");
+	sqlite3_close(db);
+	frame_schema_free(&s);
+	replica_close(r);
+}
+END_TEST
+
+/*
+ * A position of another capture mode does not compare: after a schema
+ * in CDC mode, an event whose bytes sort below the last Change
+ * Tracking position is applied, not skipped as a replay.
+ */
+START_TEST(test_mode_change)
+{
+	struct frame_schema s, c;
+	struct replica *r;
+	struct replica_table *rt;
+	struct ev ev;
+	char *cause = NULL;
+	sqlite3 *db;
+
+	r = open_ok(0);
+	schema_orders(&s, "shop", "dbo", "orders");
+	rt = replica_apply_schema(r, &s, &cause);
+	ck_assert_ptr_nonnull(rt);
+	begin_ok(r);
+	order_event(&ev, FRAME_OP_CREATE, 900, 1, "ct", "1");
+	apply_ok(rt, &s, &ev, 0);
+	commit_ok(r);
+	schema_orders(&c, "shop", "dbo", "orders");
+	c.mode = FRAME_MODE_CDC;
+	begin_ok(r);
+	ck_assert_ptr_eq(replica_apply_schema(r, &c, &cause), rt);
+	order_event(&ev, FRAME_OP_UPDATE, 5, 1, "cdc", NULL);
+	ev.e.poslen = FRAME_POS_CDC_SIZE;
+	apply_ok(rt, &c, &ev, 0);
+	apply_ok(rt, &c, &ev, 1); /* the same CDC position: a replay */
+	commit_ok(r);
+	db = raw_open();
+	ASSERT_Q(
+	    db, "SELECT name FROM \"shop_dbo.orders\" WHERE id = 1", "cdc");
+	ASSERT_Q(db, "SELECT mode || ',' || length(pos) FROM _replica_tables",
+	    "2,21");
+	sqlite3_close(db);
+	frame_schema_free(&s);
+	frame_schema_free(&c);
+	replica_close(r);
+}
+END_TEST
+
 /* A transaction is full after REPLICA_BATCH_EVENTS events (or ms). */
 START_TEST(test_batch)
 {
@@ -876,6 +1065,9 @@ replica_suite(void)
 	tcase_add_test(tc, test_reader);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_round);
+	tcase_add_test(tc, test_reconcile);
+	tcase_add_test(tc, test_mode_change);
+	tcase_add_test(tc, test_migrate_mark);
 	suite_add_tcase(s, tc);
 	return (s);
 }

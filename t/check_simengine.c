@@ -686,6 +686,97 @@ START_TEST(test_dml)
 }
 END_TEST
 
+/*
+ * Keys and indexes (SQLSERVER.md §3, sys.indexes): SQL Server checks
+ * uniqueness per statement, not per row, so "set id = id + 1" over
+ * consecutive keys and key swaps succeed while a real duplicate is
+ * 2627 naming the constraint and the key, the statement undone; index
+ * 0 is the heap, 1 the clustered index (a PRIMARY KEY NONCLUSTERED
+ * takes 2 and up, so does a nonclustered index on a heap), CREATE
+ * CLUSTERED INDEX is clustered, a second clustered index is 1902
+ * (8112 within one CREATE TABLE), and CREATE INDEX's options end
+ * before the next statement of the batch.
+ */
+START_TEST(test_keys_and_indexes)
+{
+	struct sim_session *s = sa("master");
+
+	ok(s, "create database d; use d");
+	ok(s,
+	    "create table k (id int not null primary key, v int not null, "
+	    "constraint k_v unique (v)); insert into k values (1, 1), (2, 2), "
+	    "(3, 3)");
+	ok(s, "update k set id = id + 1");
+	ck_assert(has("DONE fd 10 3"));
+	ok(s, "update k set v = 4 - v");
+	ok(s,
+	    "update k set id = case id when 2 then 4 when 4 then 2 else id "
+	    "end");
+	ok(s, "select id, v from k order by id");
+	ck_assert(has("ROW 2|1\nROW 3|2\nROW 4|3"));
+	fails(s, "update k set id = 5 where id < 4", 2627);
+	ck_assert(has("Violation of PRIMARY KEY constraint 'PK__k__"));
+	ck_assert(has("Cannot insert duplicate key in object 'dbo.k'. The "
+		      "duplicate key value is (5)."));
+	fails(s, "update k set v = 7", 2627);
+	ck_assert(has("Violation of UNIQUE KEY constraint 'k_v'. Cannot insert "
+		      "duplicate key in object 'dbo.k'. The duplicate key "
+		      "value is (7)."));
+	row_is(s, "select sum(id), sum(v) from k", "9|6");
+	ok(s,
+	    "create table c2 (a int not null, b int not null, primary key "
+	    "(a, b)); insert into c2 values (1, 1), (1, 2), (1, 3); update "
+	    "c2 set b = b + 1");
+	row_is(s, "select min(b), max(b) from c2", "2|4");
+
+	/* sys.indexes: heap 0, clustered 1, nonclustered 2 and up */
+	ok(s,
+	    "create table nc (id int not null, c int not null, constraint "
+	    "nc_pk primary key nonclustered (id))");
+	ok(s,
+	    "select index_id, type_desc, coalesce(name, '-'), is_primary_key "
+	    "from sys.indexes where object_id = object_id('nc') order by "
+	    "index_id");
+	ck_assert(has("ROW 0|HEAP|-|0\nROW 2|NONCLUSTERED|nc_pk|1"));
+	ok(s,
+	    "create table uc (id int not null primary key, c int not null, "
+	    "constraint uc_c unique clustered (c))");
+	ok(s,
+	    "select index_id, type_desc, is_primary_key from sys.indexes "
+	    "where object_id = object_id('uc') order by index_id");
+	ck_assert(has("ROW 1|CLUSTERED|0\nROW 2|NONCLUSTERED|1"));
+	fails(s,
+	    "create table two (a int not null primary key clustered, b int "
+	    "not null unique clustered)",
+	    8112);
+	ck_assert(has("Cannot add more than one clustered index for "
+		      "constraints on table 'two'."));
+	ok(s, "create table h (a int not null, b int not null)");
+	ok(s,
+	    "create index h_b on h (b)\ncreate clustered index h_a on h (a) "
+	    "with (fillfactor = 80) on [PRIMARY]\ninsert into h values (1, "
+	    "2)");
+	ok(s,
+	    "select index_id, type, type_desc, name from sys.indexes where "
+	    "object_id = object_id('h') order by index_id");
+	ck_assert(has("ROW 1|1|CLUSTERED|h_a\nROW 2|2|NONCLUSTERED|h_b\n"));
+	ck_assert_int_eq(R.nrows, 2);
+	row_is(s, "select count(*) from h", "1");
+	fails(s, "create clustered index h_x on h (b)", 1902);
+	ck_assert(has("Cannot create more than one clustered index on table "
+		      "'h'. Drop the existing clustered index 'h_a' before "
+		      "creating another."));
+	fails(s, "alter table h add constraint h_pk primary key (b)", 1902);
+	ok(s, "alter table h add constraint h_pk primary key nonclustered (b)");
+	ok(s, "drop index h_a on h");
+	ok(s,
+	    "select index_id, type_desc from sys.indexes where object_id = "
+	    "object_id('h') order by index_id");
+	ck_assert(has("ROW 0|HEAP\nROW 2|NONCLUSTERED\nROW 3|NONCLUSTERED"));
+	engine_session_free(s);
+}
+END_TEST
+
 START_TEST(test_select)
 {
 	struct sim_session *s = sa("master");
@@ -1284,6 +1375,7 @@ simengine_suite(void)
 	tcase_add_test(tc, test_use_and_databases);
 	tcase_add_test(tc, test_ddl_catalog);
 	tcase_add_test(tc, test_dml);
+	tcase_add_test(tc, test_keys_and_indexes);
 	tcase_add_test(tc, test_select);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_rpc);

@@ -481,6 +481,169 @@ START_TEST(test_migrate)
 END_TEST
 
 /*
+ * Version 3 (no requests, no progress) migrates to 4 keeping its rows;
+ * a reader of a version 3 file is refused with both versions named.
+ */
+START_TEST(test_migrate_v3)
+{
+	struct state *st;
+	struct state_table *t;
+	struct state_request *reqs;
+	size_t n;
+	sqlite3 *db;
+	char *cause = NULL;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db,
+		"CREATE TABLE tables (table_id INTEGER PRIMARY "
+		"KEY AUTOINCREMENT, binding TEXT NOT NULL UNIQUE, "
+		"mode TEXT NOT NULL, phase TEXT NOT NULL, cursor "
+		"BLOB, backfill_key BLOB, rows_backfilled INTEGER "
+		"NOT NULL DEFAULT 0, restarts INTEGER NOT NULL "
+		"DEFAULT 0, last_error TEXT, failed_reason TEXT, "
+		"updated_at TEXT NOT NULL, released BLOB);"
+		"CREATE TABLE output (id INTEGER PRIMARY KEY, seq "
+		"INTEGER NOT NULL, byte_offset INTEGER NOT NULL, "
+		"updated_at TEXT NOT NULL, round INTEGER NOT NULL "
+		"DEFAULT 0);"
+		"INSERT INTO output VALUES (1, 5, 50, 'x', 2);"
+		"INSERT INTO tables (binding, mode, phase, cursor, "
+		"rows_backfilled, updated_at) VALUES ('dbo.a', "
+		"'ct', 'streaming', x'01', 7, 'x');"
+		"PRAGMA user_version = 3",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_ptr_null(state_open(path, STATE_READONLY, &cause));
+	ck_assert_msg(strstr(cause, "version 3") != NULL, "%s", cause);
+	free(cause);
+	st = open_ok(0);
+	ck_assert_int_eq(user_version(), 4);
+	t = get_ok(st, "dbo.a");
+	ck_assert_uint_eq(t->rows_backfilled, 7);
+	ck_assert_uint_eq(t->rows_estimate, 0);
+	ck_assert_int_eq(t->has_lag, 0);
+	state_table_free(t);
+	ck_assert_int_eq(state_request_list(st, &reqs, &n, &cause), 0);
+	ck_assert_uint_eq(n, 0);
+	state_close(st);
+}
+END_TEST
+
+/*
+ * reset TABLE while a daemon holds the lock: a STATE_REQUESTER handle
+ * adds requests without the lock; the writer lists them; a put with
+ * request_done removes that binding's requests up to it in the same
+ * transaction (and a rollback keeps them).  Progress fields come back.
+ */
+START_TEST(test_requests)
+{
+	struct state *w, *q;
+	struct state_table *t;
+	struct state_request *reqs;
+	uint64_t id1, id2, id3;
+	size_t n;
+	pid_t pid;
+	char *cause = NULL;
+
+	ck_assert_int_eq(state_lock_holder(path, &pid), 0);
+	ck_assert_ptr_null(state_open(path, STATE_REQUESTER, &cause));
+	free(cause);
+	w = open_ok(0);
+	ck_assert_int_eq(state_lock_holder(path, &pid), 1);
+	ck_assert_int_eq(pid, getpid());
+	t = state_table_create("dbo.a", FRAME_MODE_CT);
+	set_cursor(t, "cur", 3);
+	t->phase = FRAME_PHASE_STREAMING;
+	t->rows_backfilled = 10;
+	t->rows_estimate = 12;
+	t->has_lag = 1;
+	t->lag_ms = 1500;
+	t->lag_at_ms = 1700000000000LL;
+	put_ok(w, t);
+	q = open_ok(STATE_REQUESTER);
+	ck_assert_int_eq(state_request_add(q, "dbo.a", &id1, &cause), 0);
+	ck_assert_int_eq(state_request_add(q, "dbo.b", &id2, &cause), 0);
+	ck_assert_int_eq(state_request_add(q, "dbo.a", &id3, &cause), 0);
+	ck_assert(id1 < id2 && id2 < id3);
+	state_close(q);
+	ck_assert_int_eq(state_lock_holder(path, &pid), 1);
+	ck_assert_int_eq(state_request_list(w, &reqs, &n, &cause), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(reqs[0].binding, "dbo.a");
+	ck_assert_str_eq(reqs[1].binding, "dbo.b");
+	ck_assert(reqs[0].id == id1 && reqs[2].id == id3);
+	ck_assert_ptr_nonnull(reqs[0].requested_at);
+	state_requests_free(reqs, n);
+
+	/* The reset and the end of its requests: one transaction. */
+	state_table_reset(t);
+	ck_assert_int_eq(t->phase, FRAME_PHASE_BACKFILL);
+	ck_assert(t->cursor == NULL && t->rows_backfilled == 0);
+	ck_assert_int_eq(t->has_lag, 0);
+	t->request_done = id1;
+	begin_ok(w);
+	put_ok(w, t);
+	state_rollback(w);
+	ck_assert_int_eq(state_request_list(w, &reqs, &n, &cause), 0);
+	ck_assert_uint_eq(n, 3);
+	state_requests_free(reqs, n);
+	begin_ok(w);
+	put_ok(w, t);
+	commit_ok(w);
+	ck_assert_int_eq(state_request_list(w, &reqs, &n, &cause), 0);
+	ck_assert_uint_eq(n, 2); /* id3 came later: still pending */
+	ck_assert(reqs[0].id == id2 && reqs[1].id == id3);
+	state_requests_free(reqs, n);
+	state_table_free(t);
+	t = get_ok(w, "dbo.a");
+	ck_assert_int_eq(t->phase, FRAME_PHASE_BACKFILL);
+	ck_assert_uint_eq(t->cursorlen, 0);
+	ck_assert_uint_eq(t->rows_estimate, 12);
+	state_table_free(t);
+	state_close(w);
+	ck_assert_int_eq(state_lock_holder(path, &pid), 0);
+	/* Progress survives a reopen. */
+	w = open_ok(STATE_READONLY);
+	t = get_ok(w, "dbo.a");
+	ck_assert_int_eq(t->has_lag, 0);
+	state_table_free(t);
+	state_close(w);
+}
+END_TEST
+
+/* Lag and its time are stored and read back. */
+START_TEST(test_progress)
+{
+	struct state *st;
+	struct state_table *t;
+	char *at = NULL, *cause = NULL;
+
+	st = open_ok(0);
+	t = state_table_create("dbo.p", FRAME_MODE_CDC);
+	t->rows_estimate = 99;
+	t->has_lag = 1;
+	t->lag_ms = 2500;
+	t->lag_at_ms = 1700000000123LL;
+	put_ok(st, t);
+	state_table_free(t);
+	ck_assert_int_eq(state_output_updated_at(st, &at, &cause), 0);
+	ck_assert_ptr_nonnull(at);
+	free(at);
+	state_close(st);
+	st = open_ok(STATE_READONLY);
+	t = get_ok(st, "dbo.p");
+	ck_assert_uint_eq(t->rows_estimate, 99);
+	ck_assert_int_eq(t->has_lag, 1);
+	ck_assert_uint_eq(t->lag_ms, 2500);
+	ck_assert_int_eq(t->lag_at_ms, 1700000000123LL);
+	state_table_free(t);
+	state_close(st);
+}
+END_TEST
+
+/*
  * A round packed for the replica (state/round.c) comes back field for
  * field, NULLs included; anything else is refused with a cause.
  */
@@ -592,6 +755,10 @@ START_TEST(test_output_round)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db,
 			     "ALTER TABLE output DROP COLUMN round; "
+			     "DROP TABLE requests; "
+			     "ALTER TABLE tables DROP COLUMN rows_estimate; "
+			     "ALTER TABLE tables DROP COLUMN lag_ms; "
+			     "ALTER TABLE tables DROP COLUMN lag_at_ms; "
 			     "PRAGMA user_version = 2",
 			     NULL, NULL, NULL),
 	    SQLITE_OK);
@@ -702,6 +869,9 @@ state_suite(void)
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_readonly_reader);
 	tcase_add_test(tc, test_migrate);
+	tcase_add_test(tc, test_migrate_v3);
+	tcase_add_test(tc, test_requests);
+	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_round);
 	tcase_add_test(tc, test_output_round);
 	tcase_add_test(tc, test_newer_version);

@@ -3,8 +3,8 @@
 # "mssql-capture run" with bad input, against the simulator: what an
 # operator gets wrong first must end with a clear message and the
 # documented exit status, and must not touch what was captured.
-#  - no bindings: discovery is not available yet, so run refuses (2)
-#    and says to list the tables;
+#  - no bindings and no capturable table (t1 has no Change Tracking):
+#    run exits 2 saying what discovery looked for;
 #  - a configuration error exits 2 before anything starts;
 #  - a second daemon on the same state file exits 2 naming the lock
 #    (two writers would number events twice);
@@ -24,8 +24,8 @@ sq "CREATE TABLE t1 (id int NOT NULL PRIMARY KEY, name nvarchar(50) NULL)" \
 mkcfg nob '[]'
 runcap 30 nob run --once
 expect "no bindings: exit 2" "$RC" 2
-expect_grep "no bindings: says to list the tables" "$T/err" \
-    'discovery of capturable tables is not available yet'
+expect_grep "no bindings: says what discovery looked for" "$T/err" \
+    'discovery found no table to capture in database runt: it looks for tables with a primary key and Change Tracking enabled or a CDC capture instance'
 
 # A configuration error: nothing starts, no state file.
 printf '{"address": "x", "bogus": 1}\n' >"$T/bad.json"

@@ -75,6 +75,20 @@ EOF
 expect "ra backfilled again with its current rows; rb streams only its change" \
     "$(sort "$T/second.out" | tr '\n' ';')" \
     "ra c snap 1 uno;ra c snap 2 two;rb u stream 2 dos;"
+# The replica reconciles the re-backfill (replica.c): ra's row 3,
+# deleted while its change was lost, is never sent as a delete, so it
+# is marked deleted there, with a journal entry; rb is untouched.
+expect "replica: ra's row deleted during the loss is _deleted = 1" \
+    "$("$PYTHON3" -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(",".join("%d:%d" % r for r in c.execute(
+    "SELECT id, _deleted FROM \"runt_dbo.ra\" ORDER BY id")),
+    c.execute("SELECT count(*) FROM \"runt_dbo.ra_journal\" "
+              "WHERE _op = \x27d\x27 AND id = 3").fetchone()[0],
+    c.execute("SELECT count(*) FROM \"runt_dbo.rb\" "
+              "WHERE _deleted = 1").fetchone()[0])
+' "$T/ret.replica.db")" "1:0,2:0,3:1 1 0"
 
 # CDC: a cleanup that raises the capture instance's low end above the
 # stored cursor (sp_cdc_cleanup_change_table, SQL Server's manual

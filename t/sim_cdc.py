@@ -18,6 +18,7 @@
 # against private mssqlsim instances.  Needs /usr/bin/python3 with the
 # Debian python3-tds.
 
+import datetime
 import os
 import sys
 import threading
@@ -619,6 +620,109 @@ def test_net_changes():
                [(x[1], x[3]) for x in r], [(4, 2)])
 
 
+# 2.2 key updates: split into delete + insert (issue 5)
+
+
+def key_changes(cur, ci, frm):
+    """(seqval, operation, id, v) of the changes after frm, in order."""
+    return [(x[1], x[2], x[4], x[5]) for x in
+            all_changes(cur, ci, inc(cur, frm), max_lsn(cur),
+                        "all update old")]
+
+
+def test_key_updates():
+    """An UPDATE that changes the primary key (the clustered key) is
+    logged as a delete of the old row and an insert of the new one, each
+    with its own seqval: KB 238254 ("If any column that is part of a
+    unique constraint is updated, then SQL Server implements the update
+    as a pair of DELETE/INSERT operations"), Estuary's TestPrimaryKeyUpdate
+    snapshot on a real server (SET id = 6 WHERE id = 1: delete 1, create
+    6).  A delete and an insert of one statement on the same key collapse
+    into an update pair, as CHANGETABLE shows (SQLSERVER.md 1.4)."""
+    with connect() as c:
+        cur = c.cursor()
+        fresh_db(cur)
+        cur.execute("CREATE TABLE dbo.k (id int PRIMARY KEY, v int, "
+                    "w int)")
+        enable_table(cur, "k")
+        cur.execute("INSERT INTO dbo.k VALUES (1, 1, 0), (2, 2, 0), "
+                    "(3, 3, 0), (4, 4, 0), (5, 5, 0), (6, 6, 0)")
+        scan(cur)
+        lo = max_lsn(cur)
+        cur.execute("UPDATE dbo.k SET id = id + 1000 WHERE id <= 2")
+        scan(cur)
+        r = key_changes(cur, "dbo_k", lo)
+        expect("multi-row key update: delete 1, delete 2, insert 1001, "
+               "insert 1002", sorted((x[1], x[2], x[3]) for x in r),
+               [(1, 1, 1), (1, 2, 2), (2, 1001, 1), (2, 1002, 2)])
+        expect("multi-row key update: deletes before inserts",
+               [x[1] for x in r], [1, 1, 2, 2])
+        expect("split rows: one seqval each", len({x[0] for x in r}), 4)
+        m = all_changes(cur, "dbo_k", inc(cur, lo), max_lsn(cur))
+        expect("split rows: one commit LSN", len({x[0] for x in m}), 1)
+        expect("split rows: every mask bit set",
+               {x[3] for x in m}, {b"\x07"})
+        lo = max_lsn(cur)
+        cur.execute("UPDATE dbo.k SET id = 7, v = 70 WHERE id = 3")
+        scan(cur)
+        expect("singleton key update: delete old row, insert new row",
+               [(x[1], x[2], x[3]) for x in key_changes(cur, "dbo_k", lo)],
+               [(1, 3, 3), (2, 7, 70)])
+        lo = max_lsn(cur)
+        cur.execute("UPDATE dbo.k SET id = id - 1 WHERE id IN (4, 5, 6)")
+        scan(cur)
+        r = key_changes(cur, "dbo_k", lo)
+        expect("SET id = id - 1 over 4..6: insert 3, update 4 and 5 "
+               "(before: the old row of that key), delete 6",
+               sorted((x[2], x[1], x[3]) for x in r),
+               [(3, 2, 4), (4, 3, 4), (4, 4, 5), (5, 3, 5), (5, 4, 6),
+                (6, 1, 6)])
+        check("update pairs share a seqval",
+              all(a[0] == b[0] for a, b in zip(r, r[1:])
+                  if a[1] == 3 and b[1] == 4), r)
+        lo = max_lsn(cur)
+        cur.execute("UPDATE dbo.k SET id = id, w = 1 WHERE id = 1001")
+        cur.execute("UPDATE dbo.k SET v = 9 WHERE id = 1001")
+        scan(cur)
+        expect("key SET to itself, non-key update: update pairs",
+               [(x[1], x[2], x[3]) for x in key_changes(cur, "dbo_k", lo)],
+               [(3, 1001, 1), (4, 1001, 1), (3, 1001, 1), (4, 1001, 9)])
+        cur.execute("CREATE TABLE dbo.kh (id int PRIMARY KEY NONCLUSTERED, "
+                    "v int, w int)")
+        enable_table(cur, "kh")
+        cur.execute("INSERT INTO dbo.kh VALUES (1, 1, 0), (2, 2, 0)")
+        scan(cur)
+        lo = max_lsn(cur)
+        cur.execute("UPDATE dbo.kh SET id = id + 10")
+        scan(cur)
+        expect("heap, nonclustered primary key: delete + insert",
+               sorted((x[1], x[2]) for x in key_changes(cur, "dbo_kh", lo)),
+               [(1, 1), (1, 2), (2, 11), (2, 12)])
+        # The row stays where it is when the clustered key does not
+        # change: an update pair, as measured for a singleton UPDATE of
+        # a UNIQUE non-key column (Hugo Kornelis, pastebin.com/ipvimFvE),
+        # whose keys differ when the primary key is nonclustered.
+        cur.execute("CREATE TABLE dbo.kc (id int NOT NULL, c int NOT NULL, "
+                    "u int UNIQUE, CONSTRAINT kc_c UNIQUE CLUSTERED (c))")
+        cur.execute("ALTER TABLE dbo.kc ADD CONSTRAINT kc_pk PRIMARY KEY "
+                    "NONCLUSTERED (id)")
+        enable_table(cur, "kc")
+        cur.execute("INSERT INTO dbo.kc VALUES (1, 10, 100)")
+        scan(cur)
+        lo2 = max_lsn(cur)
+        cur.execute("UPDATE dbo.kc SET u = 101 WHERE id = 1")
+        cur.execute("UPDATE dbo.kc SET id = 2 WHERE id = 1")
+        scan(cur)
+        expect("clustered key unchanged: update pairs, the second one's "
+               "primary key changing", [(x[1], x[2], x[3]) for x in
+                                        key_changes(cur, "dbo_kc", lo2)],
+               [(3, 1, 10), (4, 1, 10), (3, 1, 10), (4, 2, 10)])
+        expect("net changes of a key update: 1 for the old key, 2 for "
+               "the new", sorted((x[3], x[1]) for x in net_changes(
+                   cur, "dbo_kh", inc(cur, lo), max_lsn(cur))),
+               [(1, 1), (2, 1), (11, 2), (12, 2)])
+
+
 # 2.5 error 313, 229
 
 
@@ -776,6 +880,24 @@ def test_lsn_functions():
                    q1(cur2, "SELECT count(*) FROM cdc.dbo_z_CT")[0], 1)
             check("start_lsn below the first change",
                   min_lsn(cur2, "dbo_z") < max_lsn(cur2))
+            # tran_end_time is the commit's time (local, like GETDATE()),
+            # not the time the capture job scanned it: what a reader
+            # such as Debezium reports as the change's commit time.
+            t0 = q1(cur2, "SELECT GETDATE()")[0]
+            cur2.execute("INSERT INTO dbo.z VALUES (2)")
+            t1 = q1(cur2, "SELECT GETDATE()")[0]
+            time.sleep(1.5)
+            scan(cur2)
+            end = q1(cur2, "SELECT sys.fn_cdc_map_lsn_to_time(__$start_lsn) "
+                     "FROM cdc.dbo_z_CT WHERE id = 2")[0]
+            tick = datetime.timedelta(milliseconds=10)
+            check("map_lsn_to_time of a change: its commit time, not the "
+                  "scan's", end is not None and t0 - tick <= end <= t1 + tick,
+                  (t0, end, t1))
+            expect("map_lsn_to_time = lsn_time_mapping.tran_end_time", end,
+                   q1(cur2, "SELECT m.tran_end_time FROM "
+                      "cdc.lsn_time_mapping m JOIN cdc.dbo_z_CT c ON "
+                      "c.__$start_lsn = m.start_lsn WHERE c.id = 2")[0])
 
 
 def test_capture_job():
@@ -1105,6 +1227,7 @@ run("change table shape", test_change_table_shape)
 run("rows and masks", test_rows_and_masks)
 run("lobs", test_lobs)
 run("net changes", test_net_changes)
+run("key updates", test_key_updates)
 run("errors 313 and 229", test_errors_313_229)
 run("lsn functions", test_lsn_functions)
 run("capture job", test_capture_job)

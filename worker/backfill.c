@@ -16,7 +16,14 @@
  *	   were copied before, their changes are stream events.  A change
  *	   to a key above K is not sent: the chunk (keys just above K, read
  *	   after F was taken) already reflects it, or a later chunk will.
- *	   D = F.
+ *	   D = F.  A key change moves a row across K: sent is the half of
+ *	   it at or below K, the delete of the old key (the row is gone
+ *	   from the keys copied) or the insert of the new one (a row now
+ *	   among them, which no chunk will read); the other half is a key
+ *	   above K, which the chunks see as it is at F.  Both Change
+ *	   Tracking and CDC give a key change as a delete and an insert,
+ *	   so each row is filtered by its own key; a CDC update pair whose
+ *	   keys differ is fetched whole and split (cdc.c).
  *	3. SELECT TOP (chunk) cols FROM t WHERE key > K ORDER BY key, each
  *	   row an insert event with snapshot true at position F + an
  *	   ordinal after every real change of F (CT: 2^63 + n; CDC: seqval
@@ -44,6 +51,11 @@
  * Nothing is lost, because F is read before both reads.  CDC's fence
  * (the max LSN the capture job has harvested) trails the log the same
  * way and is safe for the same reason.
+ *
+ * A fence that asks for the table to be introspected again (a CDC
+ * capture instance created or disabled, cdc.c) ends the step before
+ * anything is read: the worker introspects and resumes from the last
+ * watermark.
  *
  * Start over: a fresh table (empty cursor), a cursor out of retention
  * or of another mode clears K and D; the next chunk takes a new F as D
@@ -106,8 +118,13 @@ backfill_skip(struct worker *w)
 	uint8_t fence[WORKER_FENCE_MAX], pos[FRAME_MAX_POS];
 	int lost = 0;
 
-	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1 ||
-	    worker_commit(w) == -1)
+	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
+		return (-1);
+	if (w->reload) {
+		worker_rollback(w);
+		return (0);
+	}
+	if (worker_commit(w) == -1)
 		return (-1);
 	log_info("in advanced.skip_backfills: not backfilled, streaming from "
 		 "now on");
@@ -218,6 +235,10 @@ backfill_step(struct worker *w, int *final)
 	*final = 0;
 	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
 		return (-1);
+	if (w->reload) {
+		worker_rollback(w);
+		return (0);
+	}
 	if (!lost && (w->cur.flags & WORKER_CURSOR_POS) && w->cur.key.n != 0) {
 		if ((rc = w->ops->changes(w, fence, 1)) == -1)
 			return (-1);
@@ -238,7 +259,10 @@ backfill_step(struct worker *w, int *final)
 	return (worker_watermark(w, floor));
 }
 
-/* Backfill the table (resuming after the cursor's last key). */
+/*
+ * Backfill the table (resuming after the cursor's last key); returns
+ * early, 0, when the table must be introspected again (w->reload).
+ */
 int
 backfill_run(struct worker *w)
 {
@@ -253,7 +277,7 @@ backfill_run(struct worker *w)
 	    w->cfg->advanced.backfill_chunk_size);
 	worker_progress(w, 1);
 	while (!final) {
-		if (w->stop)
+		if (w->stop || w->reload)
 			return (0);
 		if (backfill_step(w, &final) == -1)
 			return (-1);

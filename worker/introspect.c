@@ -9,15 +9,20 @@
  * (sys.indexes, sys.index_columns), the database (snapshot isolation,
  * CDC), Change Tracking (sys.change_tracking_databases and _tables;
  * a server without those views counts as "not enabled"), CDC capture
- * instances when the database has CDC (the newest instance with a
- * start LSN, and its captured columns) and the row estimate from
- * sys.partitions.
+ * instances when the database has CDC (every instance with a start
+ * LSN, oldest first, with its captured columns: cdc.c reads the one
+ * whose range holds the cursor, the newest by default) and the row
+ * estimate from sys.partitions.
  *
  * Then the mode: the binding's (which config.c resolves from the
  * top-level mode), and for auto CDC if a capture instance exists, else
  * CT if the table is tracked, else a FAILED error that gives the exact
  * SQL to enable Change Tracking.  A table without a primary key fails
  * too (both mechanisms need one to resume a backfill and to key CT).
+ *
+ * The columns and primary-key queries are shared with discover.c, which
+ * asks them about every table at once (INTROSPECT_COLUMNS_SELECT and
+ * INTROSPECT_KEY_FROM in worker.h, introspect_column_read()).
  *
  * Names are compared the way the catalog does (case-insensitively,
  * SQL_Latin1_General_CP1_CI_AS), but never sorted or compared here for
@@ -52,15 +57,15 @@ static int introspect_key(
 static int introspect_database(struct worker *, struct table *);
 static int introspect_ct(struct worker *, struct table *);
 static int introspect_cdc(struct worker *, struct table *);
-static int introspect_cdc_columns(
-    struct worker *, struct table *, int64_t, struct introspect_col *, size_t);
+static int introspect_cdc_columns(struct worker *, struct table *,
+    struct table_instance *, struct introspect_col *, size_t);
+static int introspect_cdc_instances(
+    struct worker *, struct table *, struct introspect_col *, size_t);
 static int introspect_rows(struct worker *, struct table *);
 static int introspect_mode(struct worker *, struct table *);
 static int introspect_select(
     struct worker *, struct table *, struct introspect_col *, size_t);
 static int introspect_listed(char **, const char *);
-static char *introspect_text(const struct frame_value *);
-static int64_t introspect_int(const struct frame_value *);
 static int introspect_row(struct worker *, const char *, struct frame_value *,
     char (*)[DBVALUE_TEXT_MAX], int, int *);
 static void introspect_cols_free(struct introspect_col *, size_t);
@@ -85,7 +90,7 @@ introspect_quote(const char *name)
 }
 
 /* A copy of a STR value as a C string ("" if not a string). */
-static char *
+char *
 introspect_text(const struct frame_value *v)
 {
 	if (v->type != FRAME_VALUE_STR)
@@ -94,7 +99,7 @@ introspect_text(const struct frame_value *v)
 }
 
 /* An integer or bool value (0 if NULL). */
-static int64_t
+int64_t
 introspect_int(const struct frame_value *v)
 {
 	if (v->type == FRAME_VALUE_INT)
@@ -102,6 +107,25 @@ introspect_int(const struct frame_value *v)
 	if (v->type == FRAME_VALUE_BOOL)
 		return (v->v.b);
 	return (0);
+}
+
+/*
+ * A row of INTROSPECT_COLUMNS_SELECT as a column (strings allocated,
+ * key_ordinal 0); returns its column_id.
+ */
+int
+introspect_column_read(const struct frame_value *v, struct frame_column *col)
+{
+	memset(col, 0, sizeof(*col));
+	col->name = introspect_text(&v[1]);
+	col->type_name = introspect_text(&v[2]);
+	col->type_id = (uint32_t)introspect_int(&v[3]);
+	col->precision = (uint32_t)introspect_int(&v[4]);
+	col->scale = (uint32_t)introspect_int(&v[5]);
+	col->max_length = (int32_t)introspect_int(&v[6]);
+	col->nullable = introspect_int(&v[7]) != 0;
+	col->computed = introspect_int(&v[8]) != 0;
+	return ((int)introspect_int(&v[0]));
 }
 
 /*
@@ -179,14 +203,12 @@ introspect_columns(struct worker *w, struct table *t,
     struct introspect_col **colsp, size_t *np)
 {
 	static const char sql[] =
-	    "SELECT c.column_id, c.name, ty.name, c.system_type_id, "
-	    "c.precision, c.scale, c.max_length, c.is_nullable, "
-	    "c.is_computed FROM sys.columns c JOIN sys.types ty ON "
-	    "ty.user_type_id = c.user_type_id WHERE c.object_id = "
-	    "OBJECT_ID(@p1) ORDER BY c.column_id";
+	    INTROSPECT_COLUMNS_SELECT INTROSPECT_COLUMNS_FROM
+	    " WHERE c.object_id = OBJECT_ID(@p1) "
+	    "ORDER BY c.column_id";
 	struct introspect_col *cols = NULL, *c;
-	struct frame_value v[9];
-	char text[9][DBVALUE_TEXT_MAX];
+	struct frame_value v[INTROSPECT_COLUMNS_NVALUES];
+	char text[INTROSPECT_COLUMNS_NVALUES][DBVALUE_TEXT_MAX];
 	struct db_param p;
 	size_t n = 0;
 	int rc;
@@ -195,19 +217,11 @@ introspect_columns(struct worker *w, struct table *t,
 	if (db_exec_params(w->db, sql, &p, 1) == -1 ||
 	    db_next_result(w->db) == -1)
 		return (worker_db_fail(w, "sys.columns"));
-	while (introspect_row(w, "sys.columns", v, text, 9, &rc) == 1) {
+	while (introspect_row(w, "sys.columns", v, text,
+		   INTROSPECT_COLUMNS_NVALUES, &rc) == 1) {
 		cols = xreallocarray(cols, n + 1, sizeof(*cols));
 		c = &cols[n++];
-		memset(c, 0, sizeof(*c));
-		c->column_id = (int)introspect_int(&v[0]);
-		c->col.name = introspect_text(&v[1]);
-		c->col.type_name = introspect_text(&v[2]);
-		c->col.type_id = (uint32_t)introspect_int(&v[3]);
-		c->col.precision = (uint32_t)introspect_int(&v[4]);
-		c->col.scale = (uint32_t)introspect_int(&v[5]);
-		c->col.max_length = (int32_t)introspect_int(&v[6]);
-		c->col.nullable = introspect_int(&v[7]) != 0;
-		c->col.computed = introspect_int(&v[8]) != 0;
+		c->column_id = introspect_column_read(v, &c->col);
 	}
 	*colsp = cols;
 	*np = n;
@@ -224,10 +238,8 @@ introspect_key(
     struct worker *w, struct table *t, struct introspect_col *cols, size_t n)
 {
 	static const char sql[] =
-	    "SELECT ic.key_ordinal, ic.column_id FROM sys.indexes i "
-	    "JOIN sys.index_columns ic ON ic.object_id = i.object_id AND "
-	    "ic.index_id = i.index_id WHERE i.object_id = OBJECT_ID(@p1) "
-	    "AND i.is_primary_key = 1 AND ic.key_ordinal > 0 "
+	    "SELECT ic.key_ordinal, ic.column_id" INTROSPECT_KEY_FROM
+	    " AND i.object_id = OBJECT_ID(@p1) "
 	    "ORDER BY ic.key_ordinal";
 	struct frame_value v[2];
 	char text[2][DBVALUE_TEXT_MAX];
@@ -321,57 +333,66 @@ introspect_ct(struct worker *w, struct table *t)
 	return (0);
 }
 
-/* The newest capture instance of the table, if any. */
+/*
+ * The capture instances of the table with a start LSN, oldest first
+ * (at most INTROSPECT_INSTANCES_MAX; SQL Server allows two, 22962).
+ */
 static int
 introspect_cdc(struct worker *w, struct table *t)
 {
 	static const char sql[] =
-	    "SELECT capture_instance, object_id FROM cdc.change_tables "
-	    "WHERE source_object_id = OBJECT_ID(@p1) AND start_lsn IS NOT "
-	    "NULL ORDER BY create_date DESC, object_id DESC";
+	    INTROSPECT_INSTANCES_SELECT INTROSPECT_INSTANCES_FROM;
+	struct table_instance *in;
 	struct frame_value v[2];
 	char text[2][DBVALUE_TEXT_MAX];
 	struct db_param p;
-	int64_t ct_id = 0;
 	int rc;
 
 	if (!t->cdc_db)
 		return (0);
+	t->cdc = xcalloc(INTROSPECT_INSTANCES_MAX, sizeof(*t->cdc));
 	db_param_nvarchar(&p, t->qname, strlen(t->qname));
 	if (db_exec_params(w->db, sql, &p, 1) == -1 ||
 	    db_next_result(w->db) == -1)
 		return (worker_db_fail(w, "cdc.change_tables"));
-	if (introspect_row(w, "cdc.change_tables", v, text, 2, &rc) == 1) {
-		t->cdc_instance = introspect_text(&v[0]);
-		ct_id = introspect_int(&v[1]);
+	while (introspect_row(w, "cdc.change_tables", v, text, 2, &rc) == 1) {
+		if (t->ncdc == INTROSPECT_INSTANCES_MAX)
+			continue;
+		in = &t->cdc[t->ncdc++];
+		in->name = introspect_text(&v[0]);
+		in->ctid = introspect_int(&v[1]);
 	}
 	if (rc == -1)
 		return (-1);
 	if (db_drain(w->db) == -1)
 		return (worker_db_fail(w, "cdc.change_tables"));
-	return (t->cdc_instance == NULL ? 0 : (int)ct_id);
+	return (0);
 }
 
-/* Which of the table's columns the capture instance holds. */
+/* Which of the table's columns a capture instance holds. */
 static int
-introspect_cdc_columns(struct worker *w, struct table *t, int64_t ct_id,
-    struct introspect_col *cols, size_t n)
+introspect_cdc_columns(struct worker *w, struct table *t,
+    struct table_instance *in, struct introspect_col *cols, size_t n)
 {
-	static const char sql[] = "SELECT column_id FROM cdc.captured_columns "
-				  "WHERE object_id = @p1";
-	struct frame_value v[1];
-	char text[1][DBVALUE_TEXT_MAX];
+	static const char sql[] =
+	    "SELECT column_id, column_name FROM cdc.captured_columns "
+	    "WHERE object_id = @p1 ORDER BY column_ordinal";
+	struct frame_value v[2];
+	char text[2][DBVALUE_TEXT_MAX];
 	struct db_param p;
 	size_t i, j;
 	int rc;
 
-	t->cdc_captured = xcalloc(t->fs.ncolumns + 1, sizeof(int));
-	db_param_bigint(&p, ct_id);
+	in->captured = xcalloc(t->fs.ncolumns + 1, sizeof(int));
+	db_param_bigint(&p, in->ctid);
 	if (db_exec_params(w->db, sql, &p, 1) == -1 ||
 	    db_next_result(w->db) == -1)
 		return (worker_db_fail(w, "cdc.captured_columns"));
 	while (
-	    introspect_row(w, "cdc.captured_columns", v, text, 1, &rc) == 1) {
+	    introspect_row(w, "cdc.captured_columns", v, text, 2, &rc) == 1) {
+		in->columns = xreallocarray(
+		    in->columns, in->ncolumns + 1, sizeof(*in->columns));
+		in->columns[in->ncolumns++] = introspect_text(&v[1]);
 		for (i = 0; i < n; i++) {
 			if (cols[i].column_id != introspect_int(&v[0]))
 				continue;
@@ -379,13 +400,30 @@ introspect_cdc_columns(struct worker *w, struct table *t, int64_t ct_id,
 				if (strcmp(t->fs.columns[j].name,
 					cols[i].col.name) == 0 &&
 				    !cols[i].col.computed)
-					t->cdc_captured[j] = 1;
+					in->captured[j] = 1;
 		}
 	}
 	if (rc == -1)
 		return (-1);
 	if (db_drain(w->db) == -1)
 		return (worker_db_fail(w, "cdc.captured_columns"));
+	return (0);
+}
+
+/* The captured columns of every instance; the newest is read first. */
+static int
+introspect_cdc_instances(
+    struct worker *w, struct table *t, struct introspect_col *cols, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncdc; i++)
+		if (introspect_cdc_columns(w, t, &t->cdc[i], cols, n) == -1)
+			return (-1);
+	if (t->ncdc != 0) {
+		t->cdc_instance = t->cdc[t->ncdc - 1].name;
+		t->cdc_captured = t->cdc[t->ncdc - 1].captured;
+	}
 	return (0);
 }
 
@@ -676,7 +714,7 @@ introspect_table(struct worker *w, struct table **tp)
 	struct introspect_col *cols = NULL;
 	struct table *t;
 	size_t n = 0;
-	int rc, ct_id = 0;
+	int rc;
 	char *qs, *qt;
 
 	t = xcalloc(1, sizeof(*t));
@@ -704,10 +742,10 @@ introspect_table(struct worker *w, struct table **tp)
 		rc = introspect_database(w, t);
 	if (rc == 0)
 		rc = introspect_ct(w, t);
-	if (rc == 0 && (ct_id = introspect_cdc(w, t)) == -1)
-		rc = -1;
-	if (rc == 0 && t->cdc_instance != NULL)
-		rc = introspect_cdc_columns(w, t, ct_id, cols, n);
+	if (rc == 0)
+		rc = introspect_cdc(w, t);
+	if (rc == 0)
+		rc = introspect_cdc_instances(w, t, cols, n);
 	if (rc == 0)
 		rc = introspect_rows(w, t);
 	if (rc == 0 && w->force_ops != NULL)
@@ -728,6 +766,8 @@ introspect_table(struct worker *w, struct table **tp)
 void
 introspect_free(struct table *t)
 {
+	size_t i, j;
+
 	if (t == NULL)
 		return;
 	free(t->schema);
@@ -737,8 +777,14 @@ introspect_free(struct table *t)
 	free(t->dbname);
 	frame_schema_free(&t->fs);
 	free(t->keys);
-	free(t->cdc_instance);
-	free(t->cdc_captured);
+	for (i = 0; i < t->ncdc; i++) {
+		free(t->cdc[i].name);
+		free(t->cdc[i].captured);
+		for (j = 0; j < t->cdc[i].ncolumns; j++)
+			free(t->cdc[i].columns[j]);
+		free(t->cdc[i].columns);
+	}
+	free(t->cdc);
 	free(t->cols_sql);
 	free(t->keys_sql);
 	free(t);

@@ -19,7 +19,12 @@
  * cursor says one is under way, then poll the stream every
  * advanced.poll_interval_ms until STOP.  Both go through struct
  * worker_ops, which hides whether the table is captured with Change
- * Tracking (ct.c) or CDC (cdc.c).
+ * Tracking (ct.c) or CDC (cdc.c).  When a fence finds that the table
+ * must be introspected again (its CDC capture instances changed,
+ * w->reload), the step ends before reading anything and the worker
+ * goes back to introspection on the same connection, resuming from
+ * its last watermark like after a reconnect (SCHEMA again only if the
+ * columns changed).
  *
  * Positions and watermarks.  Every event position is a fence (CT
  * version, LSN) followed by a tail; they strictly increase (checked
@@ -875,6 +880,10 @@ worker_poll(struct worker *w, const uint8_t *cap)
 
 	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
 		return (-1);
+	if (w->reload) {
+		worker_rollback(w);
+		return (0);
+	}
 	if (cap != NULL && memcmp(fence, cap, w->ops->fencelen) > 0)
 		memcpy(fence, cap, w->ops->fencelen);
 	if (!lost && (rc = w->ops->changes(w, fence, 0)) == -1)
@@ -892,17 +901,23 @@ worker_poll(struct worker *w, const uint8_t *cap)
 	return (worker_watermark(w, pos));
 }
 
-/* Stream until STOP (or a retention loss asks for a backfill). */
+/*
+ * Stream until STOP (or a retention loss asks for a backfill, or the
+ * table must be introspected again).  A poll whose fence was held back
+ * (a CDC hand-over between capture instances) is followed by the next
+ * at once.
+ */
 static int
 worker_stream(struct worker *w)
 {
 	while (!w->stop && !(w->cur.flags & WORKER_CURSOR_BACKFILL)) {
 		if (worker_poll(w, NULL) == -1)
 			return (-1);
-		if (w->cur.flags & WORKER_CURSOR_BACKFILL)
+		if ((w->cur.flags & WORKER_CURSOR_BACKFILL) || w->reload)
 			break;
 		worker_progress(w, 0);
-		worker_sleep(w, w->cfg->advanced.poll_interval_ms);
+		if (!w->again)
+			worker_sleep(w, w->cfg->advanced.poll_interval_ms);
 	}
 	return (0);
 }
@@ -918,9 +933,14 @@ worker_once_read_stop(struct worker *w)
 		return (0);
 	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
 		return (-1);
+	if (w->reload) {
+		worker_rollback(w);
+		return (0);
+	}
 	if (worker_commit(w) == -1)
 		return (-1);
-	worker_pos(w, fence, 1, w->stop_pos);
+	/* Past a CDC hand-over: where the fence was before it. */
+	worker_pos(w, w->again ? w->top : fence, 1, w->stop_pos);
 	w->has_stop_pos = 1;
 	log_info("run --once: capturing up to the source position at start");
 	return (0);
@@ -928,25 +948,35 @@ worker_once_read_stop(struct worker *w)
 
 /*
  * run --once after any backfill: catch up to the stop position if the
- * cursor is below it, then stop (unless a retention loss in that poll
- * asks for a backfill).
+ * cursor is below it (one poll, or more when a CDC hand-over holds a
+ * fence back), then stop (unless a retention loss in a poll asks for
+ * a backfill, or the table must be introspected again).
  */
 static int
 worker_once_finish(struct worker *w)
 {
-	if ((w->cur.flags & WORKER_CURSOR_POS) &&
-	    memcmp(w->cur.done, w->stop_pos, w->ops->poslen) >= 0) {
-		w->stop = 1;
-		return (0);
+	uint8_t done[FRAME_MAX_POS];
+
+	while (!(w->cur.flags & WORKER_CURSOR_POS) ||
+	    memcmp(w->cur.done, w->stop_pos, w->ops->poslen) < 0) {
+		memcpy(done, w->cur.done, w->ops->poslen);
+		if (worker_poll(w, w->stop_pos) == -1)
+			return (-1);
+		if ((w->cur.flags & WORKER_CURSOR_BACKFILL) || w->reload)
+			return (0);
+		if (memcmp(w->cur.done, done, w->ops->poslen) <= 0)
+			return (worker_fail(w, DB_CLASS_RETRYABLE,
+			    "run --once: a poll did not move the cursor "
+			    "towards the stop position"));
 	}
-	if (worker_poll(w, w->stop_pos) == -1)
-		return (-1);
-	if (!(w->cur.flags & WORKER_CURSOR_BACKFILL))
-		w->stop = 1;
+	w->stop = 1;
 	return (0);
 }
 
-/* Backfill when one is under way, then stream; 0 once stopped. */
+/*
+ * Backfill when one is under way, then stream; 0 once stopped, 1 when
+ * the table must be introspected again (w->reload).
+ */
 static int
 worker_capture(struct worker *w)
 {
@@ -955,9 +985,13 @@ worker_capture(struct worker *w)
 	if (once && worker_once_read_stop(w) == -1)
 		return (-1);
 	while (!w->stop) {
+		if (w->reload)
+			return (1);
 		if ((w->cur.flags & WORKER_CURSOR_BACKFILL) &&
 		    backfill_run(w) == -1)
 			return (-1);
+		if (w->reload)
+			return (1);
 		if (w->stop)
 			break;
 		if (once) {
@@ -974,10 +1008,12 @@ static void
 worker_loop(struct worker *w)
 {
 	int64_t backoff = 0;
+	int rc;
 
 	for (;;) {
 		/* After a reconnect the mode may have changed: restore
 		 * once the operations are known. */
+		w->reload = 0;
 		if (worker_setup(w) == 0) {
 			worker_restore(w);
 			/* The merger waits for a watermark at the resume
@@ -985,8 +1021,13 @@ worker_loop(struct worker *w)
 			if (w->errmsg[0] == '\0' &&
 			    (w->cur.flags & WORKER_CURSOR_POS))
 				worker_resume_mark(w);
-			if (w->errmsg[0] == '\0' && worker_capture(w) == 0)
+			rc = w->errmsg[0] == '\0' ? worker_capture(w) : -1;
+			if (rc == 0)
 				break;
+			/* Introspect again on the same connection: the
+			 * last watermark is the current state. */
+			if (rc == 1)
+				continue;
 		}
 		if (w->errclass == DB_CLASS_PERMANENT) {
 			worker_send_error(w, FRAME_ERROR_FAILED);
@@ -1068,6 +1109,7 @@ worker_main(struct cmd_opts *opts)
 {
 	struct config_errors errs;
 	struct config *cfg;
+	char *cause = NULL;
 	size_t i;
 	int rc;
 
@@ -1079,6 +1121,9 @@ worker_main(struct cmd_opts *opts)
 		config_errors_free(&errs);
 		return (1);
 	}
+	/* No bindings: the supervisor's discovered ones (discover.c). */
+	if (discover_import(cfg, &cause) != 0)
+		fatalx("worker: %s", cause);
 	if (opts->binding_id >= cfg->nbindings)
 		fatalx("worker: binding %u does not exist", opts->binding_id);
 	rc = worker_run(cfg, opts->binding_id, WORKER_FD, NULL);

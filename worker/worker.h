@@ -173,7 +173,9 @@ struct worker_ops {
 	char tag; /* first byte of the cursor */
 	size_t fencelen;
 	size_t poslen;
-	/* Read the fence; *lost if the cursor is out of retention. */
+	/* Read the fence; *lost if the cursor is out of retention.  Sets
+	 * w->reload instead when the table must be introspected again
+	 * first (the fence is then unset). */
 	int (*fence)(struct worker *, uint8_t *, int *);
 	/* Emit the changes after the cursor up to the fence (keyed: only
 	 * keys at or below the last backfilled key); 1 if the cursor is
@@ -211,6 +213,10 @@ struct worker {
 	const struct worker_ops *force_ops; /* tests: whatever the table */
 	int snapshot; /* SNAPSHOT isolation in use */
 	uint8_t from[WORKER_FENCE_MAX]; /* cdc: first LSN of the changes */
+	int reload; /* introspect again before reading changes (cdc.c) */
+	int again; /* poll again at once: the fence was held back */
+	uint8_t top[WORKER_FENCE_MAX]; /* cdc: the fence before that */
+	char cdc_read[FRAME_MAX_NAME]; /* cdc: the instance last read */
 	int64_t fail_backoff; /* ms, after failed steps */
 	int in_tran;
 	struct worker_cursor cur;
@@ -261,6 +267,27 @@ void worker_cursor_fresh(struct worker *);
 int worker_progress(struct worker *, int);
 
 /* introspect.c */
+#define INTROSPECT_INSTANCES_MAX 2 /* capture instances per table */
+
+/*
+ * The capture instances of a table with a start LSN, oldest first
+ * (start_lsn, then create_date): INTROSPECT_INSTANCES_SELECT and
+ * INTROSPECT_INSTANCES_FROM, the table's name in @p1.
+ */
+#define INTROSPECT_INSTANCES_SELECT "SELECT capture_instance, object_id"
+#define INTROSPECT_INSTANCES_FROM \
+	" FROM cdc.change_tables WHERE source_object_id = OBJECT_ID(@p1) " \
+	"AND start_lsn IS NOT NULL ORDER BY start_lsn, create_date, object_id"
+
+/* A capture instance of the bound table. */
+struct table_instance {
+	char *name;
+	int64_t ctid; /* cdc.change_tables.object_id */
+	int *captured; /* per fs column: captured by the instance */
+	char **columns; /* the names of all it captures (for the log) */
+	size_t ncolumns;
+};
+
 /* One bound table as the catalog describes it. */
 struct table {
 	char *schema; /* as the catalog spells them */
@@ -274,8 +301,10 @@ struct table {
 	int ct_db; /* Change Tracking on in the database */
 	int ct_table; /* ... and on this table */
 	int cdc_db;
-	char *cdc_instance; /* newest capture instance, or NULL */
-	int *cdc_captured; /* per fs column: in the capture instance */
+	struct table_instance *cdc; /* capture instances, oldest first */
+	size_t ncdc; /* 0 to INTROSPECT_INSTANCES_MAX */
+	char *cdc_instance; /* the one being read (of cdc[]), or NULL */
+	int *cdc_captured; /* its columns, per fs column */
 	int snapshot_allowed; /* snapshot_isolation_state = 1 */
 	uint64_t rows_estimate;
 	enum frame_mode mode;
@@ -283,7 +312,28 @@ struct table {
 	char *keys_sql; /* "[k1], [k2]" in key order */
 };
 
+/*
+ * The catalog queries introspect.c asks about one table and discover.c
+ * about all of them: the columns (INTROSPECT_COLUMNS_NVALUES values a
+ * row, read by introspect_column_read()) and the primary key columns
+ * (FROM and WHERE; more conditions follow with AND).
+ */
+#define INTROSPECT_COLUMNS_SELECT \
+	"SELECT c.column_id, c.name, ty.name, c.system_type_id, " \
+	"c.precision, c.scale, c.max_length, c.is_nullable, c.is_computed"
+#define INTROSPECT_COLUMNS_FROM \
+	" FROM sys.columns c JOIN sys.types ty ON ty.user_type_id = " \
+	"c.user_type_id"
+#define INTROSPECT_COLUMNS_NVALUES 9
+#define INTROSPECT_KEY_FROM \
+	" FROM sys.indexes i JOIN sys.index_columns ic ON ic.object_id = " \
+	"i.object_id AND ic.index_id = i.index_id WHERE i.is_primary_key " \
+	"= 1 AND ic.key_ordinal > 0"
+
 int introspect_table(struct worker *, struct table **);
+char *introspect_text(const struct frame_value *);
+int64_t introspect_int(const struct frame_value *);
+int introspect_column_read(const struct frame_value *, struct frame_column *);
 void introspect_free(struct table *);
 char *introspect_quote(const char *);
 char *introspect_key_pred(const struct table *, const char *, int, int);
@@ -293,6 +343,52 @@ char *introspect_keys(const struct table *, const char *);
 void introspect_key_params(
     const struct table *, const struct frame_values *, struct db_param *);
 int introspect_same(const struct table *, const struct table *);
+
+/* discover.c */
+/* A user table as discovery sees it. */
+struct discover_table {
+	char *schema; /* as the catalog spells them */
+	char *name;
+	char *display; /* "schema.name" */
+	char *qname; /* "[schema].[name]" */
+	int64_t object_id;
+	struct frame_column *cols; /* column_id order, key_ordinal set */
+	int *colids; /* column_id of each */
+	size_t ncols;
+	size_t *keys; /* cols index of each key column, key order */
+	size_t nkeys; /* 0: no primary key */
+	int ct; /* tracked by Change Tracking */
+	int cdc; /* sys.tables.is_tracked_by_cdc */
+	char **instances; /* capture instances with a start LSN, newest first */
+	char **roles; /* the gating role of each, NULL: none */
+	size_t ninstances;
+};
+
+/* The user tables of the database, by schema and name. */
+struct discover {
+	char *dbname;
+	int cdc_db;
+	int instances_known; /* cdc.change_tables was readable */
+	char *instances_error; /* why not */
+	struct discover_table *tables;
+	size_t ntables;
+	struct discover_table **byid; /* sorted by object_id */
+};
+
+int discover_load(struct db *, struct discover *, char **);
+void discover_free(struct discover *);
+struct discover_table *discover_find(
+    struct discover *, const char *, const char *);
+int discover_has_cdc(const struct discover *, const struct discover_table *);
+int discover_bindable(const struct config *, const struct discover *,
+    const struct discover_table *);
+int discover_bind(struct config *, char **);
+int discover_import(struct config *, char **);
+struct config *discover_config(struct cmd_opts *, const char *);
+int cmd_discover(struct cmd_opts *);
+
+/* check.c */
+int cmd_check(struct cmd_opts *);
 
 /* backfill.c */
 int backfill_run(struct worker *);

@@ -24,6 +24,26 @@
  * them work like on any table; the jobs write them with SQLite
  * directly, on an agent session per database.
  *
+ * Split updates (SQLSERVER.md §2.3 shows their net-change side): an
+ * UPDATE that SETs a column of a unique or clustered index (the
+ * primary key, usually) is run by SQL Server as a delete then an
+ * insert per row (a "deferred" update, KB 238254: "If any column that
+ * is part of a unique constraint is updated, then SQL Server
+ * implements the update as a pair of DELETE/INSERT operations"), and a
+ * delete and an insert of one statement that meet on one clustered key
+ * collapse back into an update (the plan's Split, Sort and Collapse).
+ * So a key change is logged as operation 1 of the old row and 2 of the
+ * new one, each with its own seqval (Estuary's TestPrimaryKeyUpdate on
+ * a real server: SET id = 6 WHERE id = 1 gives delete 1, create 6),
+ * and "SET id = id + 1" over ids 1..3 logs delete 1, update 2, update
+ * 3, insert 4 (as CHANGETABLE shows, SQLSERVER.md §1.4).  An update
+ * pair (3/4) keeps its clustered key, so a UNIQUE non-key column
+ * changes in place (measured for a singleton update), and so does the
+ * primary key of a table clustered on other columns: a pair whose
+ * primary keys differ, which readers must split.  The statement's
+ * deletes come first, then its inserts and collapsed updates, each in
+ * row order (SQL Server sorts them by key).
+ *
  * LSNs: binary(10) = VLF (4 bytes), block (4), slot (2), big-endian,
  * built from one 64-bit position per database (block << 16 | slot).  A
  * transaction takes a new block; its row changes get slots 1..n (their
@@ -103,6 +123,28 @@ struct cdc_img {
 	struct simval *v;
 };
 
+/*
+ * The indexes that make an update a split update, for one table: the
+ * columns of its unique and clustered indexes, and the clustered key
+ * (else the primary key, else those columns) on which a delete and an
+ * insert of one statement collapse back into an update.  Table indexes
+ * (positions in the row images).
+ */
+struct cdc_split {
+	int64_t object_id;
+	const char *alias;
+	int *ucols;
+	int nu;
+	int *ckey;
+	int nck;
+};
+
+/* A row image's collapse key, as bytes, with the row it came from. */
+struct cdc_ckey {
+	struct sbuf b;
+	int row;
+};
+
 /* Counters of one scan, for sys.dm_cdc_log_scan_sessions. */
 struct cdc_scanstat {
 	char start[32];
@@ -130,6 +172,24 @@ static int cdc_log_change(struct sim_session *s, const struct rowchange *c,
     const unsigned char *blsn, const char *now, struct sim_error *err);
 static int cdc_commit_db(struct sim_session *s, const struct rowchange *ch,
     int n, const char *alias, const char *name, struct sim_error *err);
+static void cdc_split_add(int **list, int *n, int i);
+static void cdc_split_load(
+    struct sim_session *s, const struct rowchange *c, struct cdc_split *sp);
+static void cdc_split_free(struct cdc_split *sp);
+static int cdc_split_is(const struct cdc_split *sp, const struct rowchange *c);
+static void cdc_split_key(const struct cdc_split *sp, const struct simval *img,
+    int row, struct cdc_ckey *out);
+static int cdc_ckey_cmp(const void *a, const void *b);
+static void cdc_plan_add(struct rowchange **plan, int *n,
+    const struct rowchange *c, int op, struct simval *before,
+    struct simval *after);
+static void cdc_plan_split(const struct cdc_split *sp,
+    const struct rowchange *ch, const int *r, int n, struct rowchange **plan,
+    int *np);
+static int cdc_plan_wanted(
+    const struct rowchange *c, const char *alias, const char *name);
+static int cdc_plan(struct sim_session *s, const struct rowchange *ch, int n,
+    const char *alias, const char *name, struct rowchange **plan);
 static struct sim_session *cdc_agent(struct cdc_db *d, struct sim_error *err);
 static void *cdc_thread(void *arg);
 static size_t cdc_image_get(
@@ -562,46 +622,273 @@ cdc_log_change(struct sim_session *s, const struct rowchange *c,
 	return (rc);
 }
 
+/* Add table index i to a list unless it is there. */
+static void
+cdc_split_add(int **list, int *n, int i)
+{
+	int k;
+
+	for (k = 0; k < *n; k++)
+		if ((*list)[k] == i)
+			return;
+	*list = util_xrealloc(*list, (*n + 1) * sizeof(int));
+	(*list)[(*n)++] = i;
+}
+
+/* Load the split columns of a change's table. */
+static void
+cdc_split_load(
+    struct sim_session *s, const struct rowchange *c, struct cdc_split *sp)
+{
+	int ids[1024], n, i, kind, cl = 0, pk = 0, *pkc = NULL, npk = 0;
+	sqlite3_stmt *st;
+	char sql[1000];
+
+	sp->object_id = c->object_id;
+	sp->alias = c->db;
+	sp->nu = sp->nck = 0;
+	n = cdc_colids(s, c->db, c->object_id, ids, 1024);
+	snprintf(sql, sizeof(sql),
+	    "SELECT ic.column_id, i.type, i.is_primary_key FROM "
+	    "\"%s\".sim_index_columns ic JOIN \"%s\".sim_indexes i ON "
+	    "i.object_id = ic.object_id AND i.index_id = ic.index_id WHERE "
+	    "i.object_id = ? AND ic.key_ordinal > 0 AND (i.is_unique = 1 OR "
+	    "i.type = 1) ORDER BY i.index_id, ic.key_ordinal",
+	    c->db, c->db);
+	if ((st = engine_stmt_get(s, sql, NULL)) == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, c->object_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < n && ids[i] != sqlite3_column_int(st, 0); i++)
+			;
+		if (i == n || i >= c->ncols)
+			continue;
+		kind = sqlite3_column_int(st, 1);
+		cdc_split_add(&sp->ucols, &sp->nu, i);
+		if (kind == 1)
+			cdc_split_add(&sp->ckey, &sp->nck, i);
+		cl |= kind == 1;
+		if (sqlite3_column_int(st, 2)) {
+			cdc_split_add(&pkc, &npk, i);
+			pk = 1;
+		}
+	}
+	engine_stmt_put(s, st);
+	if (!cl && pk) {
+		free(sp->ckey);
+		sp->ckey = pkc;
+		sp->nck = npk;
+		return;
+	}
+	free(pkc);
+	for (i = 0; !cl && i < sp->nu; i++)
+		cdc_split_add(&sp->ckey, &sp->nck, sp->ucols[i]);
+}
+
+/* Forget a table's split columns. */
+static void
+cdc_split_free(struct cdc_split *sp)
+{
+	free(sp->ucols);
+	free(sp->ckey);
+	memset(sp, 0, sizeof(*sp));
+}
+
+/* Is a change an update that SETs a column of a unique/clustered index? */
+static int
+cdc_split_is(const struct cdc_split *sp, const struct rowchange *c)
+{
+	int i, k;
+
+	if (c->op != 'U')
+		return (0);
+	for (i = 0; i < c->nset; i++)
+		for (k = 0; k < sp->nu; k++)
+			if (c->setcols[i] == sp->ucols[k])
+				return (1);
+	return (0);
+}
+
+/* The collapse key of an image as bytes (canonical stored values). */
+static void
+cdc_split_key(const struct cdc_split *sp, const struct simval *img, int row,
+    struct cdc_ckey *out)
+{
+	int k, id;
+
+	sbuf_init(&out->b);
+	out->row = row;
+	for (k = 0; k < sp->nck; k++) {
+		id = sp->ckey[k];
+		cdc_image_put(&out->b, &id, 1, &img[sp->ckey[k]]);
+	}
+}
+
+/* qsort/bsearch order of collapse keys. */
+static int
+cdc_ckey_cmp(const void *a, const void *b)
+{
+	const struct cdc_ckey *x = a, *y = b;
+	size_t n = x->b.len < y->b.len ? x->b.len : y->b.len;
+	int c = memcmp(x->b.data, y->b.data, n);
+
+	if (c != 0)
+		return (c);
+	return (x->b.len < y->b.len ? -1 : x->b.len > y->b.len);
+}
+
+/* Append a record to the plan: a change as op with these images. */
+static void
+cdc_plan_add(struct rowchange **plan, int *n, const struct rowchange *c, int op,
+    struct simval *before, struct simval *after)
+{
+	*plan = util_xrealloc(*plan, (*n + 1) * sizeof(**plan));
+	(*plan)[*n] = *c;
+	(*plan)[*n].op = op;
+	(*plan)[*n].before = before;
+	(*plan)[*n].after = after;
+	(*n)++;
+}
+
+/*
+ * Plan a statement's split updates of one table (rows r[0..n-1]): the
+ * deletes of the old keys, then per row the insert of its new key, or
+ * an update where the new key is an old key of the statement (the
+ * Collapse: before image of the row that had the key, after image of
+ * the row that has it now).
+ */
+static void
+cdc_plan_split(const struct cdc_split *sp, const struct rowchange *ch,
+    const int *r, int n, struct rowchange **plan, int *np)
+{
+	struct cdc_ckey *old, key, *hit;
+	char *collapsed;
+	int i;
+
+	old = util_xmalloc((n ? n : 1) * sizeof(*old));
+	collapsed = util_xmalloc(n ? n : 1);
+	memset(collapsed, 0, n ? n : 1);
+	for (i = 0; i < n; i++)
+		cdc_split_key(sp, ch[r[i]].before, i, &old[i]);
+	qsort(old, n, sizeof(*old), cdc_ckey_cmp);
+	for (i = 0; i < n; i++) {
+		cdc_split_key(sp, ch[r[i]].after, i, &key);
+		hit = bsearch(&key, old, n, sizeof(*old), cdc_ckey_cmp);
+		if (hit != NULL)
+			collapsed[hit->row] = 1;
+		sbuf_free(&key.b);
+	}
+	for (i = 0; i < n; i++)
+		if (!collapsed[i])
+			cdc_plan_add(
+			    plan, np, &ch[r[i]], 'D', ch[r[i]].before, NULL);
+	for (i = 0; i < n; i++) {
+		cdc_split_key(sp, ch[r[i]].after, i, &key);
+		hit = bsearch(&key, old, n, sizeof(*old), cdc_ckey_cmp);
+		if (hit != NULL)
+			cdc_plan_add(plan, np, &ch[r[i]], 'U',
+			    ch[r[hit->row]].before, ch[r[i]].after);
+		else
+			cdc_plan_add(
+			    plan, np, &ch[r[i]], 'I', NULL, ch[r[i]].after);
+		sbuf_free(&key.b);
+	}
+	for (i = 0; i < n; i++)
+		sbuf_free(&old[i].b);
+	free(old);
+	free(collapsed);
+}
+
+/* Is a change one of a captured table of this database (alias)? */
+static int
+cdc_plan_wanted(const struct rowchange *c, const char *alias, const char *name)
+{
+	int k;
+
+	if (strcmp(c->db, alias) != 0)
+		return (0);
+	pthread_mutex_lock(&cdc.mtx);
+	k = cdc_captured(name, c->object_id);
+	pthread_mutex_unlock(&cdc.mtx);
+	return (k);
+}
+
+/*
+ * The records a transaction logs in one database (alias): its changes
+ * of captured tables in order, each statement's split updates of a
+ * table replaced by their deletes and inserts (or collapsed updates).
+ * Returns how many; *plan holds shallow copies of the changes.
+ */
+static int
+cdc_plan(struct sim_session *s, const struct rowchange *ch, int n,
+    const char *alias, const char *name, struct rowchange **plan)
+{
+	struct cdc_split sp;
+	int i, j, np = 0, nr, *r;
+
+	*plan = NULL;
+	memset(&sp, 0, sizeof(sp));
+	r = util_xmalloc((n ? n : 1) * sizeof(int));
+	for (i = 0; i < n; i = j) {
+		j = i + 1;
+		if (!cdc_plan_wanted(&ch[i], alias, name))
+			continue;
+		if (ch[i].op != 'U') {
+			cdc_plan_add(plan, &np, &ch[i], ch[i].op, ch[i].before,
+			    ch[i].after);
+			continue;
+		}
+		if (sp.alias == NULL || sp.object_id != ch[i].object_id ||
+		    strcmp(sp.alias, ch[i].db) != 0) {
+			cdc_split_free(&sp);
+			cdc_split_load(s, &ch[i], &sp);
+		}
+		if (!cdc_split_is(&sp, &ch[i])) {
+			cdc_plan_add(plan, &np, &ch[i], ch[i].op, ch[i].before,
+			    ch[i].after);
+			continue;
+		}
+		for (nr = 0, j = i; j < n && ch[j].stmt == ch[i].stmt &&
+		     ch[j].object_id == ch[i].object_id &&
+		     strcmp(ch[j].db, ch[i].db) == 0 &&
+		     cdc_split_is(&sp, &ch[j]);
+		     j++)
+			r[nr++] = j;
+		cdc_plan_split(&sp, ch, r, nr, plan, &np);
+	}
+	cdc_split_free(&sp);
+	free(r);
+	return (np);
+}
+
 /* Log a transaction's captured changes of one database (one alias). */
 static int
 cdc_commit_db(struct sim_session *s, const struct rowchange *ch, int n,
     const char *alias, const char *name, struct sim_error *err)
 {
 	unsigned char lsn[10], tid[10], blsn[10];
-	uint64_t pos, k = 0, blk;
+	struct rowchange *plan;
+	uint64_t pos, blk;
 	char now[32];
-	int i, cmd = 0;
+	int i, np, rc = 0;
 
-	pthread_mutex_lock(&cdc.mtx);
-	for (i = 0; i < n; i++)
-		if (strcmp(ch[i].db, alias) == 0 &&
-		    cdc_captured(name, ch[i].object_id))
-			k++;
-	pthread_mutex_unlock(&cdc.mtx);
-	if (k == 0)
+	if ((np = cdc_plan(s, ch, n, alias, name, &plan)) == 0) {
+		free(plan);
 		return (0);
-	pos = cdc_lsn_alloc_session(s, alias, k);
-	cdc_lsn_make(pos + k + 1, lsn);
+	}
+	pos = cdc_lsn_alloc_session(s, alias, (uint64_t)np);
+	cdc_lsn_make(pos + (uint64_t)np + 1, lsn);
 	cdc_lsn_make(pos, blsn);
 	blk = pos >> 16;
 	memset(tid, 0, sizeof(tid));
 	for (i = 0; i < 8; i++)
 		tid[2 + i] = (blk >> (56 - 8 * i)) & 0xff;
 	cdc_now_datetime(now, sizeof(now), 0);
-	for (i = 0; i < n; i++) {
-		if (strcmp(ch[i].db, alias) != 0)
-			continue;
-		pthread_mutex_lock(&cdc.mtx);
-		k = cdc_captured(name, ch[i].object_id);
-		pthread_mutex_unlock(&cdc.mtx);
-		if (!k)
-			continue;
-		cmd++;
-		if (cdc_log_change(s, &ch[i], lsn, pos + cmd, cmd, tid, blsn,
-			now, err) == -1)
-			return (-1);
-	}
-	return (0);
+	for (i = 0; i < np && rc == 0; i++)
+		rc = cdc_log_change(s, &plan[i], lsn, pos + (uint64_t)i + 1,
+		    i + 1, tid, blsn, now, err);
+	free(plan);
+	return (rc);
 }
 
 /*

@@ -636,6 +636,34 @@ ddl_table_name(struct parser *p, char *schema, char *name)
 	return (0);
 }
 
+/*
+ * The clustered key of a CREATE TABLE: a PRIMARY KEY without CLUSTERED
+ * or NONCLUSTERED is clustered unless a UNIQUE constraint is declared
+ * CLUSTERED (CREATE TABLE, "CLUSTERED | NONCLUSTERED"); more than one
+ * clustered key is 8112 (measured, SIM).
+ */
+static int
+ddl_resolve_clustered(struct parser *p, struct tabledef *td, const char *table)
+{
+	int i, explicit = 0, n = 0;
+
+	for (i = 0; i < td->nkeys; i++)
+		explicit += !td->keys[i].pk && td->keys[i].clustered == 1;
+	for (i = 0; i < td->nkeys; i++) {
+		if (td->keys[i].clustered == -1)
+			td->keys[i].clustered = td->keys[i].pk && explicit == 0;
+		n += td->keys[i].clustered;
+	}
+	if (n > 1) {
+		sim_error_set(p->err, 8112, 16, 1,
+		    "Cannot add more than one clustered index for constraints "
+		    "on table '%s'.",
+		    table);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Validate keys and identity; PK columns become NOT NULL. */
 static int
 ddl_validate(struct parser *p, struct tabledef *td, const char *table)
@@ -682,6 +710,8 @@ ddl_validate(struct parser *p, struct tabledef *td, const char *table)
 		    table);
 		return (-1);
 	}
+	if (ddl_resolve_clustered(p, td, table) == -1)
+		return (-1);
 	if (idents > 1) {
 		sim_error_set(p->err, 2744, 16, 2,
 		    "Multiple identity columns "
@@ -801,6 +831,48 @@ ddl_auto_name(char *buf, const char *prefix, const char *table, const char *col,
 		    (unsigned long long)(id * 2654435761ULL));
 }
 
+/*
+ * 1902 if the table already has a clustered index (index_id 1): a
+ * table is stored in one order (measured, SIM: state 3).
+ */
+static int
+ddl_clustered_exists(struct parser *p, int64_t oid, const char *table)
+{
+	char name[129] = "";
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(p->s->db,
+		"SELECT name FROM main.sim_indexes WHERE object_id = ? AND "
+		"index_id = 1",
+		-1, &st, NULL) != SQLITE_OK)
+		return (engine_sqlite_error(p->s, p->err));
+	sqlite3_bind_int64(st, 1, oid);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(name, sizeof(name), "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		sim_error_set(p->err, 1902, 16, 3,
+		    "Cannot create more than one clustered index on table "
+		    "'%s'. Drop the existing clustered index '%s' before "
+		    "creating another.",
+		    table, name);
+		return (-1);
+	}
+	sqlite3_finalize(st);
+	return (0);
+}
+
+/* The index_id of a new nonclustered index: 2 and up (1 is clustered). */
+static int
+ddl_next_index_id(struct parser *p, int64_t oid)
+{
+	int64_t max = ddl_int(p, 0,
+	    "SELECT max(index_id) FROM main.sim_indexes WHERE object_id = %lld",
+	    (long long)oid);
+
+	return ((int)(max < 1 ? 2 : max + 1));
+}
+
 /* Create one PK/UNIQUE key: constraint object, index, SQLite index. */
 static int
 ddl_create_key(struct parser *p, int64_t oid, int schema_id, const char *schema,
@@ -813,6 +885,8 @@ ddl_create_key(struct parser *p, int64_t oid, int schema_id, const char *schema,
 
 	if (k->name[0] == '\0')
 		ddl_auto_name(k->name, k->pk ? "PK" : "UQ", table, NULL, kid);
+	if (clustered && ddl_clustered_exists(p, oid, table) == -1)
+		return (-1);
 	if (ddl_int(p, 0,
 		"SELECT count(*) FROM main.sim_objects WHERE name = "
 		"%Q AND schema_id = %d",
@@ -989,7 +1063,8 @@ ddl_create_table_rows(struct parser *p, const char *schema, int schema_id,
 	sbuf_free(&b);
 	for (i = 0; i < td->nkeys; i++)
 		if (ddl_create_key(p, oid, schema_id, schema, name,
-			&td->keys[i], td->keys[i].pk ? 1 : nextidx++) == -1)
+			&td->keys[i],
+			td->keys[i].clustered ? 1 : nextidx++) == -1)
 			return (-1);
 	return (ddl_create_checks(p, schema, name, td));
 }
@@ -1232,14 +1307,7 @@ ddl_add_columns(struct parser *p, struct table *t)
 	sbuf_free(&b);
 	for (i = 0; i < td.nkeys && rc == 0; i++)
 		rc = ddl_create_key(p, t->object_id, t->schema_id, t->schema,
-		    t->name, &td.keys[i],
-		    2 +
-			(int)ddl_int(p, 0,
-			    "SELECT "
-			    "max(index_id) FROM main.sim_indexes WHERE "
-			    "object_id = "
-			    "%lld",
-			    (long long)t->object_id));
+		    t->name, &td.keys[i], ddl_next_index_id(p, t->object_id));
 	if (rc == 0)
 		rc = ddl_create_checks(p, t->schema, t->name, &td);
 	rc = engine_write_end(p->s, rc == 0, p->err);
@@ -1966,9 +2034,68 @@ ddl_role(struct parser *p, int create)
 	return (engine_send_done(p->s, 0, 0) == -1 ? -2 : 0);
 }
 
-/* CREATE [UNIQUE] [NON]CLUSTERED INDEX name ON t (cols) */
+/*
+ * Skip the options after CREATE INDEX's column list: INCLUDE (cols),
+ * WHERE filter, WITH (options), ON filegroup [(column)].  A filter
+ * ends at one of these, at ";", GO or the end of the batch, or at the
+ * next statement (a keyword that starts one, outside parentheses).
+ */
+static void
+ddl_index_options(struct parser *p)
+{
+	static const char *next[] = { "INSERT", "UPDATE", "DELETE", "SELECT",
+		"CREATE", "ALTER", "DROP", "EXEC", "EXECUTE", "BEGIN", "COMMIT",
+		"ROLLBACK", "SET", "DECLARE", "IF", "WHILE", "PRINT", "GRANT",
+		"DENY", "REVOKE", "TRUNCATE", "USE", "MERGE", "RETURN",
+		"WAITFOR", "RAISERROR", "THROW", NULL };
+	int depth, i, stop;
+
+	for (;;) {
+		if (p_accept_kw(p, "INCLUDE") || p_accept_kw(p, "WITH")) {
+			if (!p_op(p, "("))
+				return;
+		} else if (p_accept_kw(p, "ON")) {
+			if (p_tok(p)->kind != LEX_EOF)
+				p->pos++;
+			if (!p_op(p, "("))
+				continue;
+		} else if (p_accept_kw(p, "WHERE")) {
+			for (depth = 0; p_tok(p)->kind != LEX_EOF; p->pos++) {
+				if (p_op(p, "("))
+					depth++;
+				else if (p_op(p, ")"))
+					depth--;
+				if (depth > 0)
+					continue;
+				for (i = 0, stop = 0; next[i] != NULL; i++)
+					stop |= p_kw(p, next[i]);
+				if (stop || lex_is_op(p_tok(p), ";") ||
+				    p_kw(p, "GO") || p_kw(p, "WITH") ||
+				    p_kw(p, "ON"))
+					break;
+			}
+			continue;
+		} else
+			return;
+		for (depth = 0; p_tok(p)->kind != LEX_EOF; p->pos++) {
+			if (p_op(p, "("))
+				depth++;
+			else if (p_op(p, ")") && --depth == 0) {
+				p->pos++;
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * CREATE [UNIQUE] [CLUSTERED | NONCLUSTERED] INDEX name ON t (cols): a
+ * clustered index is index_id 1 (type 1) and replaces the heap's row
+ * 0 in sys.indexes; a nonclustered one takes the next index_id from 2
+ * (sys.indexes).
+ */
 static int
-ddl_create_index(struct parser *p, int unique)
+ddl_create_index(struct parser *p, int unique, int clustered)
 {
 	char schema[129], name[129], *q;
 	struct keydef k;
@@ -1989,25 +2116,25 @@ ddl_create_index(struct parser *p, int unique)
 		catalog_table_free(t);
 		return (-1);
 	}
-	while (p_tok(p)->kind != LEX_EOF && !lex_is_op(p_tok(p), ";") &&
-	    !p_kw(p, "GO") &&
-	    (p_kw(p, "INCLUDE") || p_kw(p, "WITH") || p_kw(p, "WHERE") ||
-		p_kw(p, "ON") || p_op(p, "(") ||
-		p->lx->t[p->pos - 1].kind == LEX_OP))
-		p->pos++;
+	ddl_index_options(p);
+	if (clustered && ddl_clustered_exists(p, t->object_id, name) == -1) {
+		catalog_table_free(t);
+		return (-1);
+	}
 	if (engine_write_begin(p->s, p->err) == -1) {
 		catalog_table_free(t);
 		return (-1);
 	}
-	idx = 1 +
-	    (int)ddl_int(p, 1,
-		"SELECT max(index_id) FROM "
-		"main.sim_indexes WHERE object_id = %lld",
-		(long long)t->object_id);
+	idx = clustered ? 1 : ddl_next_index_id(p, t->object_id);
 	rc = ddl_execf(p,
 	    "INSERT INTO main.sim_indexes VALUES (%lld, %d, %Q, "
-	    "2, %d, 0, 0, 0)",
-	    (long long)t->object_id, idx, k.name, unique);
+	    "%d, %d, 0, 0, 0)",
+	    (long long)t->object_id, idx, k.name, clustered ? 1 : 2, unique);
+	if (rc == 0 && clustered)
+		rc = ddl_execf(p,
+		    "DELETE FROM main.sim_indexes WHERE object_id = %lld AND "
+		    "index_id = 0",
+		    (long long)t->object_id);
 	sbuf_init(&b);
 	q = sqlite3_mprintf("CREATE %s INDEX \"%w.%w$%w\" ON \"%w.%w\" (",
 	    unique ? "UNIQUE" : "", t->schema, t->name, k.name, t->schema,
@@ -2216,7 +2343,7 @@ ddl_drop_principal(struct parser *p, const char *what)
 static int
 ddl_create(struct parser *p)
 {
-	int unique;
+	int unique, clustered;
 
 	if (p_accept_kw(p, "DATABASE"))
 		return (ddl_create_database(p));
@@ -2233,10 +2360,10 @@ ddl_create(struct parser *p)
 	if (p_accept_kw(p, "SCHEMA"))
 		return (ddl_create_schema(p));
 	unique = p_accept_kw(p, "UNIQUE");
-	if (!p_accept_kw(p, "CLUSTERED"))
+	if (!(clustered = p_accept_kw(p, "CLUSTERED")))
 		p_accept_kw(p, "NONCLUSTERED");
 	if (p_accept_kw(p, "INDEX"))
-		return (ddl_create_index(p, unique));
+		return (ddl_create_index(p, unique, clustered));
 	return (p_syntax(p));
 }
 
@@ -2291,6 +2418,11 @@ ddl_drop_index(struct parser *p)
 		    (long long)t->object_id, n)
 	    ? -1
 	    : 0;
+	if (rc == 0 && n == 1) /* the table is a heap again */
+		rc = ddl_execf(p,
+		    "INSERT INTO main.sim_indexes VALUES (%lld, 0, NULL, 0, "
+		    "0, 0, 0, 0)",
+		    (long long)t->object_id);
 	catalog_table_free(t);
 	if (engine_write_end(p->s, rc == 0, p->err) == -1)
 		return (-1);

@@ -50,6 +50,7 @@ struct writer {
 	int64_t dbts;
 	int dbts_changed;
 	uint64_t rows;
+	char conflict[256]; /* SQLite's message of an UPDATE's conflict */
 };
 
 /* Prepare SQL built with sqlite3_mprintf. */
@@ -418,8 +419,15 @@ writer_dup_error(struct writer *w, struct simval *vals)
 {
 	const char *msg = sqlite3_errmsg(w->s->db), *q;
 	sqlite3_stmt *st;
-	char key[512], name[129] = "", kind[4] = "";
+	char key[512], name[129] = "", kind[4] = "", saved[256];
 	int pk = 0, uq = 0;
+
+	/* An UPDATE runs other statements after its conflict. */
+	if (w->conflict[0] != '\0') {
+		snprintf(saved, sizeof(saved), "%s", w->conflict);
+		w->conflict[0] = '\0';
+		msg = saved;
+	}
 
 	if ((st = dml_prepare(w->s, w->err,
 		 "SELECT i.name, i.is_primary_key, "
@@ -1180,8 +1188,11 @@ dml_update_one(struct parser *p, struct dmlsrc *d, struct writer *w,
 	if (rc != SQLITE_DONE) {
 		writer_image_free(w, before);
 		if ((sqlite3_extended_errcode(p->s->db) & 0xff) ==
-		    SQLITE_CONSTRAINT)
+		    SQLITE_CONSTRAINT) {
+			snprintf(w->conflict, sizeof(w->conflict), "%s",
+			    sqlite3_errmsg(p->s->db));
 			return (1);
+		}
 		return (engine_sqlite_error(p->s, p->err));
 	}
 	rc = writer_recompute(w, r->rowid[k]);
