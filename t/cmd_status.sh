@@ -31,22 +31,6 @@ case $out in
 	;;
 esac
 
-# Make table NAME with rows 1..N and Change Tracking on it.
-mktable()
-{
-	sq "CREATE TABLE $1 (id int NOT NULL PRIMARY KEY,
-	    name nvarchar(50) NULL, amount decimal(10,2) NULL)" >>"$T/sql.log"
-	sq "ALTER TABLE $1 ENABLE CHANGE_TRACKING" >>"$T/sql.log"
-	awk -v t="$1" -v n="$2" 'BEGIN {
-		printf "INSERT INTO %s VALUES ", t;
-		for (i = 1; i <= n; i++)
-			printf "%s(%d, N'"'"'row %d'"'"', %d.50)",
-			    (i > 1 ? ", " : ""), i, i, i;
-		printf "\ngo\n";
-	}' | run_with_timeout 60 tsql -S sim -U "$U" -P "$PW" -D "$DB" \
-	    -o qh >>"$T/sql.log" 2>&1
-}
-
 # status [--json] into $T/out, $T/err, $RC.
 status()
 {
@@ -69,8 +53,8 @@ table_lines()
 	grep -c "\"table\":\"$1\"" "$T/st.jsonl" || true
 }
 
-mktable t_a 50
-mktable t_b 30
+mktable t_a 1 50
+mktable t_b 1 30
 mkcfg st '[{"namespace": "dbo", "stream": "t_a"},
     {"namespace": "dbo", "stream": "t_b"}]'
 

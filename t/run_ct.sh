@@ -38,79 +38,6 @@ case $out in
 	;;
 esac
 
-# Make table NAME with ids FROM..TO and Change Tracking on it.
-mktable()
-{
-	sq "CREATE TABLE $1 (id int NOT NULL PRIMARY KEY,
-	    name nvarchar(50) NULL, amount decimal(10,2) NULL)" >>"$T/sql.log"
-	sq "ALTER TABLE $1 ENABLE CHANGE_TRACKING" >>"$T/sql.log"
-	[ "$#" -lt 3 ] || insert_rows "$@"
-}
-
-# Insert rows FROM..TO into NAME, 1000 per statement.
-insert_rows()
-{
-	awk -v t="$1" -v from="$2" -v to="$3" 'BEGIN {
-		for (b = from; b <= to; b += 1000) {
-			printf "INSERT INTO %s VALUES ", t;
-			for (i = b; i <= to && i < b + 1000; i++)
-				printf "%s(%d, N'"'"'row %d'"'"', %d.%02d)",
-				    (i > b ? ", " : ""), i, i, i, i % 100;
-			printf "\ngo\n";
-		}
-	}' | run_with_timeout 120 tsql -S sim -U "$U" -P "$PW" -D "$DB" \
-	    -o qh >>"$T/sql.log" 2>&1
-}
-
-
-# Replay an output file by key for table NAME, printed like
-# source_rows; exits 1 if seq is not 1, 2, 3, ... or if an event is
-# there twice.
-replay()
-{
-	"$PYTHON3" - "$1" "$2" <<'EOF'
-import json, sys
-rows, seen, want = {}, set(), 1
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    m = d["_meta"]
-    if m["seq"] != want:
-        sys.exit("seq %d where %d was expected" % (m["seq"], want))
-    want += 1
-    s = m["source"]
-    ident = (s["table"], d["id"], s.get("version"), s.get("lsn"),
-             s.get("seqval"), s["snapshot"], m["op"])
-    if ident in seen:
-        sys.exit("duplicate event %r" % (ident,))
-    seen.add(ident)
-    if s["table"] != sys.argv[2]:
-        continue
-    if m["op"] == "d":
-        rows.pop(d["id"], None)
-    else:
-        rows[d["id"]] = d
-def show(v):
-    return "NULL" if v is None else str(v)
-for k in sorted(rows):
-    r = rows[k]
-    print("%d\t%s\t%s" % (k, show(r["name"]), show(r["amount"])))
-EOF
-}
-
-# The live rows of a replica table, printed like source_rows.
-replica_rows()
-{
-	"$PYTHON3" - "$1" "$DB" "$2" <<'EOF'
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-name = "%s_dbo.%s" % (sys.argv[2], sys.argv[3])
-for i, n, a in c.execute('SELECT id, name, amount FROM "%s" '
-                         'WHERE _deleted = 0 ORDER BY id' % name):
-    print("%d\t%s\t%s" % (i, "NULL" if n is None else n,
-                          "NULL" if a is None else a))
-EOF
-}
-
 # The number of events in a replica table's journal.
 journal_count()
 {
@@ -133,27 +60,6 @@ for p, r in c.execute("SELECT phase, failed_reason FROM tables "
                       "WHERE binding = ?", (sys.argv[2],)):
     print(p, "reason" if r and re.search(sys.argv[3], r) else "-")
 EOF
-}
-
-# compare DESCRIPTION CFG TABLE: file and replica equal the source.
-compare()
-{
-	source_rows "$3" >"$T/src.txt"
-	if replay "$T/$2.jsonl" "$3" >"$T/replay.txt" 2>"$T/replay.err" &&
-	    cmp -s "$T/src.txt" "$T/replay.txt"; then
-		pass "$1: output replayed equals the source"
-	else
-		fail "$1: output replayed equals the source" \
-		    "$(cat "$T/replay.err")" \
-		    "$(diff "$T/src.txt" "$T/replay.txt" | head -10)"
-	fi
-	replica_rows "$T/$2.replica.db" "$3" >"$T/replica.txt" 2>&1
-	if cmp -s "$T/src.txt" "$T/replica.txt"; then
-		pass "$1: replica equals the source"
-	else
-		fail "$1: replica equals the source" \
-		    "$(diff "$T/src.txt" "$T/replica.txt" | head -10)"
-	fi
 }
 
 # 1. Backfill with run --once, changes, an idle rerun.

@@ -1,7 +1,9 @@
-# t/run_lib.sh: what t/run.sh and t/run_ct.sh share: the simulator
-# (or a real server: MSSQL_TEST_ADDRESS, MSSQL_TEST_USER,
-# MSSQL_TEST_PASSWORD), tsql, configuration files, and replaying an
-# output file by key.  Sourced after t/lib.sh.
+# t/run_lib.sh: what the daemon's integration tests share: the
+# simulator (or a real server: MSSQL_TEST_ADDRESS, MSSQL_TEST_USER,
+# MSSQL_TEST_PASSWORD), tsql, configuration files, the standard test
+# table (id, name, amount: mktable, insert_rows), and comparing the
+# source with an output file replayed by key and with the replica
+# (compare).  Sourced after t/lib.sh.
 
 SIM=${MSSQLSIM:-$top_builddir/t/mssqlsim/mssqlsim}
 SIM_PID=
@@ -69,6 +71,30 @@ EOF
 	export FREETDSCONF
 	sq_master "IF DB_ID('$DB') IS NOT NULL DROP DATABASE $DB" >/dev/null
 	sq_master "CREATE DATABASE $DB" >"$T/createdb.log"
+}
+
+# Kill the simulator (SIGKILL: a crash; the connections are reset) and start it again on the same port and data after SECS
+# seconds: sim_restart SECS.  Only with our own simulator.
+sim_restart()
+{
+	# $SIM_PID is timeout(1), which cannot pass SIGKILL on: kill its
+	# child, and timeout exits with it.
+	kill -9 $(pgrep -P "$SIM_PID") 2>/dev/null
+	wait "$SIM_PID" 2>/dev/null
+	SIM_PID=
+	sleep "$1"
+	timeout -k 5 600 "$SIM" --listen "127.0.0.1:$PORT" \
+	    --data "$T/data" --sa-password "$PW" \
+	    --cdc-polling-interval-ms 100 \
+	    >"$T/sim.out" 2>>"$T/sim.err" &
+	SIM_PID=$!
+	for _i in $(seq 1 50); do
+		sq_master "SELECT 4242" | grep -q 4242 && return 0
+		sleep 0.1
+	done
+	echo "$T_NAME: mssqlsim did not restart on port $PORT" >&2
+	cat "$T/sim.err" >&2
+	exit 99
 }
 
 # Run a batch in master through tsql; rows (no headers) and messages.
@@ -252,4 +278,49 @@ for i, n, a in c.execute('SELECT id, name, amount FROM "%s" '
     print("%d\t%s\t%s" % (i, "NULL" if n is None else n,
                           "NULL" if a is None else a))
 PYEOF
+}
+
+# Make table NAME with ids FROM..TO and Change Tracking on it.
+mktable()
+{
+	sq "CREATE TABLE $1 (id int NOT NULL PRIMARY KEY,
+	    name nvarchar(50) NULL, amount decimal(10,2) NULL)" >>"$T/sql.log"
+	sq "ALTER TABLE $1 ENABLE CHANGE_TRACKING" >>"$T/sql.log"
+	[ "$#" -lt 3 ] || insert_rows "$@"
+}
+
+# Insert rows FROM..TO into NAME, 1000 per statement.
+insert_rows()
+{
+	awk -v t="$1" -v from="$2" -v to="$3" 'BEGIN {
+		for (b = from; b <= to; b += 1000) {
+			printf "INSERT INTO %s VALUES ", t;
+			for (i = b; i <= to && i < b + 1000; i++)
+				printf "%s(%d, N'"'"'row %d'"'"', %d.%02d)",
+				    (i > b ? ", " : ""), i, i, i, i % 100;
+			printf "\ngo\n";
+		}
+	}' | run_with_timeout 120 tsql -S sim -U "$U" -P "$PW" -D "$DB" \
+	    -o qh >>"$T/sql.log" 2>&1
+}
+
+# compare DESCRIPTION CFG TABLE: file and replica equal the source.
+compare()
+{
+	source_rows "$3" >"$T/src.txt"
+	if replay "$T/$2.jsonl" "$3" >"$T/replay.txt" 2>"$T/replay.err" &&
+	    cmp -s "$T/src.txt" "$T/replay.txt"; then
+		pass "$1: output replayed equals the source"
+	else
+		fail "$1: output replayed equals the source" \
+		    "$(cat "$T/replay.err")" \
+		    "$(diff "$T/src.txt" "$T/replay.txt" | head -10)"
+	fi
+	replica_rows "$T/$2.replica.db" "$3" >"$T/replica.txt" 2>&1
+	if cmp -s "$T/src.txt" "$T/replica.txt"; then
+		pass "$1: replica equals the source"
+	else
+		fail "$1: replica equals the source" \
+		    "$(diff "$T/src.txt" "$T/replica.txt" | head -10)"
+	fi
 }

@@ -4,18 +4,19 @@
  * Fence: sys.fn_cdc_get_max_lsn(), the last LSN the capture job has
  * harvested, read with the instances' low ends (cdc.change_tables
  * start_lsn, which sys.fn_cdc_get_min_lsn() returns) in one query.
- * Before the first harvest after the instance was
- * created (max NULL or below the low end), the fence is the LSN just
- * before the low end (sys.fn_cdc_decrement_lsn), so the stream starts
- * exactly at the instance's first LSN.  The changes of one poll are
+ * Before the first harvest after the instance was created (max NULL
+ * or below the low end), the fence is the LSN just before the low end
+ * (sys.fn_cdc_decrement_lsn), so the stream starts exactly at the
+ * instance's first LSN.  The changes of one poll are
  * the closed range [from, fence] of
  * cdc.fn_cdc_get_all_changes_<instance>(from, to, N'all update old'),
  * ordered by LSN, seqval and operation, where from is
  * sys.fn_cdc_increment_lsn(D) when the cursor's done position D covers
  * its whole LSN, and D's LSN itself otherwise (a watermark sent in the
  * middle of a large transaction): rows at or below D are then skipped,
- * so a restart resumes inside the LSN.  from below the low end means
- * cleanup removed changes we had not captured (so does error 313, the
+ * so a restart resumes inside the LSN.  from below the low end of
+ * every instance means cleanup removed changes we had not captured,
+ * or their instance was disabled (so does error 313, the
  * misleadingly worded out-of-range error, SQLSERVER.md §2.5): the table
  * alone is backfilled again.
  *
@@ -56,7 +57,8 @@
  * time, with the server's current UTC offset; cdc_ts_utc() writes it
  * in UTC with milliseconds.  (Across a daylight-saving change the
  * current offset is not the one of the commit: Debezium has the same
- * hour of error.)  Backfill rows carry the time they were read.
+ * hour of error.)  Backfill rows carry the time they were read, and
+ * so does a change whose LSN has no cdc.lsn_time_mapping row.
  *
  * Capture instances (SQLSERVER.md §2.6, §2.9).  After ALTER TABLE an
  * instance keeps its column set: added columns are not captured,
