@@ -138,6 +138,7 @@ struct config *config_load(const char *, struct config_errors *);
 void config_free(struct config *);
 void config_errors_free(struct config_errors *);
 void config_print(const struct config *, FILE *);
+size_t config_binding_find(const struct config *, const char *);
 const char *config_mode_name(enum config_mode);
 int config_skips_backfill(const struct config *, const char *, const char *);
 

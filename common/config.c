@@ -394,6 +394,26 @@ config_skips_backfill(
 	return (0);
 }
 
+/*
+ * The index of binding "schema.table" in cfg, or (size_t)-1.  A binding
+ * is known by that name to the supervisor, its worker and the state.
+ */
+size_t
+config_binding_find(const struct config *cfg, const char *name)
+{
+	const struct config_binding *b;
+	size_t i, len;
+
+	for (i = 0; i < cfg->nbindings; i++) {
+		b = &cfg->bindings[i];
+		len = strlen(b->namespace);
+		if (strncmp(name, b->namespace, len) == 0 && name[len] == '.' &&
+		    strcmp(name + len + 1, b->stream) == 0)
+			return (i);
+	}
+	return ((size_t)-1);
+}
+
 /* Print the effective configuration as JSON, the password masked. */
 void
 config_print(const struct config *cfg, FILE *fp)

@@ -4,7 +4,9 @@
  * postmaster.c, OpenSMTPD smtpd.c start_child()).
  *
  * Starting.  A worker is a fork+exec of our own binary,
- * "<exec_path> -P worker -I <id> -c <config> [-v...]", never a bare
+ * "<exec_path> -P worker -I <id> -B <schema.table> -c <config> [-v...]"
+ * (the worker finds its binding in the file by name, so that SIGHUP
+ * may reorder the bindings of a running daemon), never a bare
  * fork: FreeTDS, libevent and SQLite state must not cross fork().  The
  * parent makes a socketpair (close-on-exec, so no other child inherits
  * it); between fork and exec the child may only make async-signal-safe
@@ -305,6 +307,20 @@ child_restart(struct child *c)
 	c->backoff_ms = c->tbl->params.backoff_min_ms;
 }
 
+/*
+ * Its binding is gone (SIGHUP): a child waiting for a slot or for its
+ * restart is done at once; a running one is the caller's to stop.
+ */
+void
+child_retire(struct child *c)
+{
+	if (c->state != CHILD_WAITING && c->state != CHILD_BACKOFF)
+		return;
+	evtimer_del(c->timer);
+	c->state = CHILD_DONE;
+	c->holds_slot = 0;
+}
+
 /* Give a running child's slot back (its backfill is done). */
 void
 child_release_slot(struct child *c)
@@ -323,12 +339,14 @@ child_build_argv(const struct child *c)
 	char **argv;
 	int i, n = 0;
 
-	argv = xcalloc(8 + (p->verbose > 0 ? p->verbose : 0), sizeof(*argv));
+	argv = xcalloc(10 + (p->verbose > 0 ? p->verbose : 0), sizeof(*argv));
 	argv[n++] = xstrdup(p->exec_path);
 	argv[n++] = xstrdup("-P");
 	argv[n++] = xstrdup("worker");
 	argv[n++] = xstrdup("-I");
 	xasprintf(&argv[n++], "%u", c->id);
+	argv[n++] = xstrdup("-B");
+	argv[n++] = xstrdup(c->name);
 	if (p->config_path != NULL) {
 		argv[n++] = xstrdup("-c");
 		argv[n++] = xstrdup(p->config_path);

@@ -47,7 +47,7 @@ main(int argc, char **argv)
 	int ch, have_id = 0;
 
 	memset(&opts, 0, sizeof(opts));
-	while ((ch = getopt_long(argc, argv, "c:nvhVP:I:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "c:nvhVP:I:B:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'P':
@@ -57,6 +57,9 @@ main(int argc, char **argv)
 			if (main_parse_id(optarg, &opts.binding_id) != 0)
 				return (2);
 			have_id = 1;
+			break;
+		case 'B':
+			opts.binding_name = optarg;
 			break;
 		case 'c':
 			opts.config_path = optarg;

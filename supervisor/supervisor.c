@@ -104,13 +104,17 @@
  * flushes and exits 0; what they sent is drained, committed, and the
  * run exits 0.  A second SIGTERM/SIGINT kills the workers and exits 1
  * at once without a commit (nothing is lost: the last commit stands).
- * SIGHUP reloads the configuration: bindings appended at the end are
- * started, bindings removed from the end are stopped, the others are
- * left untouched.  Reordering, or removing from the middle, would
- * change the binding ids of running workers (their config index), so
- * such a reload is refused with a log line until a restart.  An
- * invalid file is refused too.  Workers read the file when they start,
- * so other changes apply to a worker at its next start.  SIGPIPE is
+ * SIGHUP reloads the configuration: bindings are matched by name
+ * ("schema.table"); new ones are started, those no longer in the file
+ * are stopped, the others are left running, in whatever order the
+ * file now lists them.  A binding id is a slot in sv->bindings that
+ * never changes or comes back; the worker finds its binding in the
+ * file by name (-B), so ids and config order are independent.  A
+ * binding removed and added again gets a new slot, once its old worker
+ * has stopped and its last round is committed (else the reload is
+ * refused with a log line: try again).  An invalid file is refused
+ * too.  Workers read the file when they start, so other changes (mode,
+ * priority, columns) apply to a worker at its next start.  SIGPIPE is
  * ignored; SIGCHLD belongs to child.c.  sd_notify: READY=1 once the
  * loop runs, STOPPING=1, RELOADING=1 (STYLE.md E1).
  * run --pidfile and --daemonize (init scripts) are daemon.c's: one
@@ -209,6 +213,9 @@ struct supervisor_binding {
 	struct supervisor *sv;
 	uint32_t id; /* index in cfg->bindings */
 	char *name; /* "schema.table" */
+	char *ns; /* its namespace and stream, as configured */
+	char *stream;
+	int priority;
 	enum config_mode cmode;
 	struct child *child;
 	struct state_table *st; /* what the next commit stores */
@@ -516,6 +523,9 @@ supervisor_register(struct supervisor *sv, const struct config_binding *cb,
 	b->merge_id = id;
 	b->cmode = cb->mode;
 	xasprintf(&b->name, "%s.%s", cb->namespace, cb->stream);
+	b->ns = xstrdup(cb->namespace);
+	b->stream = xstrdup(cb->stream);
+	b->priority = cb->priority;
 	sv->bindings = xreallocarray(
 	    sv->bindings, sv->nbindings + 1, sizeof(*sv->bindings));
 	sv->bindings[sv->nbindings++] = b;
@@ -587,9 +597,7 @@ supervisor_binding_retry(struct supervisor_binding *b)
 static void
 supervisor_binding_start(struct supervisor_binding *b)
 {
-	struct config_binding *cb = &b->sv->cfg->bindings[b->id];
-
-	b->child = child_add(b->sv->children, b->name, b->id, cb->priority);
+	b->child = child_add(b->sv->children, b->name, b->id, b->priority);
 	if (b->mode_known)
 		supervisor_merge_join(b, b->mode);
 }
@@ -635,6 +643,8 @@ supervisor_binding_free(struct supervisor_binding *b)
 	if (b->has_schema)
 		frame_schema_free(&b->schema);
 	free(b->name);
+	free(b->ns);
+	free(b->stream);
 	free(b);
 }
 
@@ -761,9 +771,11 @@ supervisor_reload(struct supervisor *sv)
 {
 	struct config_errors errs;
 	struct config *cfg;
+	struct supervisor_binding *b;
 	struct timespec ts;
-	char msg[64], *cause = NULL;
+	char msg[64], *cause = NULL, *name;
 	size_t i, old = sv->nbindings;
+	int found;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
@@ -788,13 +800,22 @@ supervisor_reload(struct supervisor *sv)
 		supervisor_notify("READY=1");
 		return;
 	}
-	for (i = cfg->nbindings; i < old; i++)
-		supervisor_remove(sv->bindings[i]);
+	for (i = 0; i < old; i++) {
+		if (config_binding_find(cfg, sv->bindings[i]->name) ==
+		    (size_t)-1)
+			supervisor_remove(sv->bindings[i]);
+	}
 	config_free(sv->cfg);
 	sv->cfg = cfg;
-	for (i = old; i < cfg->nbindings; i++) {
-		if (supervisor_register(sv, &cfg->bindings[i], i, &cause) !=
-		    0) {
+	for (i = 0; i < cfg->nbindings; i++) {
+		xasprintf(&name, "%s.%s", cfg->bindings[i].namespace,
+		    cfg->bindings[i].stream);
+		found = supervisor_find_name(sv, name) != NULL;
+		free(name);
+		if (found)
+			continue;
+		if (supervisor_register(
+			sv, &cfg->bindings[i], sv->nbindings, &cause) != 0) {
 			log_warnx("binding %s.%s: %s",
 			    cfg->bindings[i].namespace, cfg->bindings[i].stream,
 			    cause);
@@ -803,8 +824,9 @@ supervisor_reload(struct supervisor *sv)
 			event_base_loopbreak(sv->base);
 			return;
 		}
-		log_info("binding %s added", sv->bindings[i]->name);
-		supervisor_binding_start(sv->bindings[i]);
+		b = sv->bindings[sv->nbindings - 1];
+		log_info("binding %s added", b->name);
+		supervisor_binding_start(b);
 	}
 	child_schedule(sv->children);
 	supervisor_notify("READY=1");
@@ -828,6 +850,8 @@ supervisor_remove(struct supervisor_binding *b)
 		    b->sv->merge, b->merge_id, FRAME_PHASE_DONE);
 	if (child_pid(b->child) > 0)
 		supervisor_send_stop(b);
+	else
+		child_retire(b->child);
 }
 
 /* Tell a binding's worker to stop. */
@@ -842,31 +866,40 @@ supervisor_send_stop(struct supervisor_binding *b)
 }
 
 /*
- * Can the running bindings keep their ids under cfg?  Each binding
- * still in cfg must keep its index, and a removed one cannot come back
- * while its old worker's id is taken.
+ * Can cfg be applied?  A binding added back after a removal needs its
+ * old worker stopped and its last round committed: the two slots must
+ * never write the same state row at once.
  */
 static int
 supervisor_reload_check(struct supervisor *sv, const struct config *cfg)
 {
-	const struct config_binding *cb;
+	struct supervisor_binding *b;
 	char *name;
-	size_t i;
-	int same;
+	size_t i, j;
+	int busy;
 
-	for (i = 0; i < cfg->nbindings && i < sv->nbindings; i++) {
-		cb = &cfg->bindings[i];
-		xasprintf(&name, "%s.%s", cb->namespace, cb->stream);
-		same = strcmp(name, sv->bindings[i]->name) == 0;
-		free(name);
-		if (same && !sv->bindings[i]->removed)
+	for (i = 0; i < cfg->nbindings; i++) {
+		xasprintf(&name, "%s.%s", cfg->bindings[i].namespace,
+		    cfg->bindings[i].stream);
+		if (supervisor_find_name(sv, name) != NULL) {
+			free(name);
 			continue;
-		log_warnx("reload refused: binding %zu is %s.%s, was %s%s: "
-			  "bindings can only be added or removed at the end "
-			  "while running; restart to apply",
-		    i, cb->namespace, cb->stream, sv->bindings[i]->name,
-		    sv->bindings[i]->removed ? " (removed)" : "");
-		return (-1);
+		}
+		for (j = 0; j < sv->nbindings; j++) {
+			b = sv->bindings[j];
+			busy = child_pid(b->child) > 0 || b->st_dirty ||
+			    (b->in_merge &&
+				merge_queued(sv->merge, b->merge_id) != 0);
+			if (!b->removed || strcmp(b->name, name) != 0 || !busy)
+				continue;
+			log_warnx("reload refused: binding %s was removed and "
+				  "its worker is still stopping; send SIGHUP "
+				  "again in a moment",
+			    name);
+			free(name);
+			return (-1);
+		}
+		free(name);
 	}
 	return (0);
 }
@@ -1820,7 +1853,6 @@ supervisor_replica_table(
     struct supervisor_binding *b, struct replica_table **rtp, char **cause)
 {
 	struct supervisor *sv = b->sv;
-	const struct config_binding *cb = &sv->cfg->bindings[b->id];
 
 	*rtp = NULL;
 	if (!sv->replica_txn) {
@@ -1837,8 +1869,8 @@ supervisor_replica_table(
 			    b->schema.schema, b->schema.table, rtp, cause) == -1
 			? -1
 			: 0);
-	return (replica_table_lookup(sv->replica, sv->cfg->database,
-		    cb->namespace, cb->stream, rtp, cause) == -1
+	return (replica_table_lookup(sv->replica, sv->cfg->database, b->ns,
+		    b->stream, rtp, cause) == -1
 		? -1
 		: 0);
 }

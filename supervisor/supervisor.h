@@ -13,6 +13,7 @@ struct cmd_opts {
 	const char *config_path;
 	const char *proc_name; /* -P: "worker" (internal) */
 	uint32_t binding_id; /* -I (internal) */
+	const char *binding_name; /* -B (internal): "schema.table" */
 	int test_only; /* -n */
 	int verbose; /* -v, repeatable */
 	int once; /* run --once */
@@ -97,6 +98,7 @@ struct child *child_add(struct child_table *, const char *, uint32_t, int);
 int child_schedule(struct child_table *);
 void child_release_slot(struct child *);
 void child_restart(struct child *);
+void child_retire(struct child *);
 int child_send(struct child *, uint8_t *, size_t);
 void child_shutdown(struct child_table *);
 size_t child_running(const struct child_table *);

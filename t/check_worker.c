@@ -375,7 +375,7 @@ sup_start(struct sup *s, const struct worker_ops *ops)
 		    getenv("CHECK_WORKER_DEBUG") != NULL ? LOG_LEVEL_DEBUG
 							 : LOG_LEVEL_WARN,
 		    0);
-		_exit(worker_run(s->cfg, 0, WORKER_FD, ops));
+		_exit(worker_run(s->cfg, 0, 0, WORKER_FD, ops));
 	}
 	close(sv[1]);
 	s->fd = sv[0];

@@ -124,7 +124,7 @@ child_peer_main(int argc, char **argv)
 	int ch;
 
 	memset(&ps, 0, sizeof(ps));
-	while ((ch = getopt(argc, argv, "P:I:c:v")) != -1) {
+	while ((ch = getopt(argc, argv, "P:I:B:c:v")) != -1) {
 		if (ch == 'I')
 			ps.id = strtoul(optarg, NULL, 10);
 	}

@@ -21,8 +21,9 @@
 #     failed and the other keeps streaming.
 #  4. a worker killed with SIGKILL is restarted (logged with its
 #     signal) and loses nothing; SIGTERM during streaming exits 0
-#     after a final commit; SIGHUP
-#     adds a binding; a second daemon on the same state exits 2.
+#     after a final commit; SIGHUP adds a binding, removes one at the
+#     end, adds a removed one back in another order (it resumes), and
+#     removes the first; a second daemon on the same state exits 2.
 # Skipped (77) when the server rejects ALTER DATABASE ... SET
 # CHANGE_TRACKING = ON.
 
@@ -333,6 +334,39 @@ else
 fi
 sq "INSERT INTO s1 VALUES (1002, N'after removal', 2.50)" >>"$T/sql.log"
 wait_for 30 grep -q '"after removal"' "$T/stream.jsonl"
+# The removed binding comes back, first in the file now: it resumes
+# from its cursor (the change made while it was out arrives).  SIGHUP
+# is refused while its old worker's last round is not committed yet.
+sq "INSERT INTO s3 VALUES (1001, N'while removed', 1.00)" >>"$T/sql.log"
+mkcfg stream '[{"namespace": "dbo", "stream": "s3"},
+    {"namespace": "dbo", "stream": "s1"}]'
+for _i in 1 2 3 4 5; do
+	kill -HUP "$DAEMON_PID"
+	wait_for 5 grep -q 'binding dbo.s3 added' "$T/bg.err" && break
+done
+if wait_for 30 grep -q '"while removed"' "$T/stream.jsonl"; then
+	pass "SIGHUP: a removed binding added back, in another order, resumes"
+else
+	fail "SIGHUP: a removed binding added back, in another order, resumes" \
+	    "$(tail -5 "$T/bg.err")"
+fi
+# The first binding removed: the other goes on.
+mkcfg stream '[{"namespace": "dbo", "stream": "s3"}]'
+kill -HUP "$DAEMON_PID"
+if wait_for 30 grep -q 'worker dbo.s1 (pid [0-9]*) exited with code 0' \
+    "$T/bg.err"; then
+	pass "SIGHUP: the first binding removed is stopped"
+else
+	fail "SIGHUP: the first binding removed is stopped" \
+	    "$(tail -5 "$T/bg.err")"
+fi
+sq "INSERT INTO s3 VALUES (1002, N'after s1 removed', 1.00)" >>"$T/sql.log"
+if wait_for 30 grep -q '"after s1 removed"' "$T/stream.jsonl"; then
+	pass "SIGHUP: the binding after it keeps streaming"
+else
+	fail "SIGHUP: the binding after it keeps streaming" \
+	    "$(tail -5 "$T/bg.err")"
+fi
 kill -TERM "$DAEMON_PID"
 waitbg 30
 expect "SIGTERM: exit 0" "$RC" 0
@@ -341,6 +375,7 @@ expect_grep "SIGTERM: final commit logged" "$T/err" 'stopped; committed'
 expect "SIGTERM: dropped table failed in the state" \
     "$(state_of stream s2 '.')" "failed reason"
 compare "after SIGTERM" stream s1
+compare "after SIGTERM" stream s3
 kill "$NOTIFY_PID" 2>/dev/null
 wait "$NOTIFY_PID" 2>/dev/null
 NOTIFY_PID=

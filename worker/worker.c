@@ -93,8 +93,10 @@
 #include "worker.h"
 #include "supervisor.h"
 
-static void worker_init(struct worker *, const struct config *, uint32_t, int,
-    const struct worker_ops *);
+static void worker_init(struct worker *, const struct config *, size_t,
+    uint32_t, int, const struct worker_ops *);
+static size_t worker_find_binding(
+    const struct config *, const struct cmd_opts *);
 static void worker_free(struct worker *);
 static __dead void worker_gone(struct worker *);
 static void worker_write_all(struct worker *, uint8_t *, size_t);
@@ -150,12 +152,12 @@ worker_ts(char *buf, size_t size)
 
 /* Set a worker up; nothing is sent yet. */
 static void
-worker_init(struct worker *w, const struct config *cfg, uint32_t id, int fd,
-    const struct worker_ops *force_ops)
+worker_init(struct worker *w, const struct config *cfg, size_t index,
+    uint32_t id, int fd, const struct worker_ops *force_ops)
 {
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
-	w->binding = &cfg->bindings[id];
+	w->binding = &cfg->bindings[index];
 	w->id = id;
 	w->fd = fd;
 	w->pid = (uint32_t)getpid();
@@ -1060,12 +1062,13 @@ worker_loop(struct worker *w)
 }
 
 /*
- * The whole worker on socket fd for binding id: returns the exit status
- * (0 stopped; failures exit 1 after FRAME_ERROR).  force_ops (tests
- * only) captures with those operations whatever the table's state.
+ * The whole worker for cfg->bindings[index], peer id (-I, the peerid of
+ * its frames) on socket fd: returns the exit status (0 stopped;
+ * failures exit 1 after FRAME_ERROR).  force_ops (tests only) captures
+ * with those operations whatever the table's state.
  */
 int
-worker_run(const struct config *cfg, uint32_t id, int fd,
+worker_run(const struct config *cfg, size_t index, uint32_t id, int fd,
     const struct worker_ops *force_ops)
 {
 	struct frame_hello hello;
@@ -1075,11 +1078,11 @@ worker_run(const struct config *cfg, uint32_t id, int fd,
 	uint8_t *buf;
 	size_t len;
 
-	if (id >= cfg->nbindings)
-		fatalx("binding %u does not exist (%zu bindings)", id,
+	if (index >= cfg->nbindings)
+		fatalx("binding %zu does not exist (%zu bindings)", index,
 		    cfg->nbindings);
 	signal(SIGPIPE, SIG_IGN);
-	worker_init(&w, cfg, id, fd, force_ops);
+	worker_init(&w, cfg, index, id, fd, force_ops);
 	snprintf(name, sizeof(name), "worker %s.%s", w.binding->namespace,
 	    w.binding->stream);
 	log_setname(name);
@@ -1103,6 +1106,19 @@ worker_run(const struct config *cfg, uint32_t id, int fd,
 	return (0);
 }
 
+/*
+ * The index of our binding in cfg: by name (-B, what the supervisor
+ * passes), else -I is the index; (size_t)-1 if there is none.
+ */
+static size_t
+worker_find_binding(const struct config *cfg, const struct cmd_opts *opts)
+{
+	if (opts->binding_name != NULL)
+		return (config_binding_find(cfg, opts->binding_name));
+	return (
+	    opts->binding_id < cfg->nbindings ? opts->binding_id : (size_t)-1);
+}
+
 /* "-P worker": load the configuration and run binding opts->binding. */
 int
 worker_main(struct cmd_opts *opts)
@@ -1111,6 +1127,7 @@ worker_main(struct cmd_opts *opts)
 	struct config *cfg;
 	char *cause = NULL;
 	size_t i;
+	size_t index;
 	int rc;
 
 	if (opts->config_path == NULL)
@@ -1124,9 +1141,11 @@ worker_main(struct cmd_opts *opts)
 	/* No bindings: the supervisor's discovered ones (discover.c). */
 	if (discover_import(cfg, &cause) != 0)
 		fatalx("worker: %s", cause);
-	if (opts->binding_id >= cfg->nbindings)
-		fatalx("worker: binding %u does not exist", opts->binding_id);
-	rc = worker_run(cfg, opts->binding_id, WORKER_FD, NULL);
+	if ((index = worker_find_binding(cfg, opts)) == (size_t)-1)
+		fatalx("worker: binding %s is not in %s",
+		    opts->binding_name != NULL ? opts->binding_name : "-I",
+		    opts->config_path);
+	rc = worker_run(cfg, index, opts->binding_id, WORKER_FD, NULL);
 	config_free(cfg);
 	return (rc);
 }

@@ -242,7 +242,8 @@ struct worker {
 
 /* worker.c */
 int worker_main(struct cmd_opts *);
-int worker_run(const struct config *, uint32_t, int, const struct worker_ops *);
+int worker_run(
+    const struct config *, size_t, uint32_t, int, const struct worker_ops *);
 int64_t worker_now_ms(void);
 void worker_send(struct worker *, uint8_t *, size_t);
 int worker_control(struct worker *, int);
