@@ -325,6 +325,20 @@ metrics_set_failed(struct metrics *m, uint32_t id, const char *reason)
 	t->failed_reason = xstrdup(reason != NULL ? reason : "failed");
 }
 
+/* The table was reset: healthy again, in phase (no failure kept). */
+void
+metrics_clear_failed(struct metrics *m, uint32_t id, enum frame_phase phase)
+{
+	struct metrics_table *t;
+
+	if (id >= m->ntables)
+		return;
+	t = &m->tables[id];
+	t->phase = phase;
+	free(t->failed_reason);
+	t->failed_reason = NULL;
+}
+
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t
 metrics_now_ms(void)

@@ -1834,7 +1834,7 @@ supervisor_reset_apply(struct supervisor_binding *b)
 		supervisor_replica_fatal(b, cause);
 		return;
 	}
-	metrics_set_phase(sv->metrics, b->id, FRAME_PHASE_BACKFILL);
+	metrics_clear_failed(sv->metrics, b->id, FRAME_PHASE_BACKFILL);
 	if (b->mode_known)
 		supervisor_merge_join(b, b->mode);
 	child_restart(b->child);

@@ -239,6 +239,7 @@ void metrics_set_progress(
     struct metrics *, uint32_t, const struct frame_progress *);
 void metrics_set_restarts(struct metrics *, uint32_t, uint32_t);
 void metrics_set_failed(struct metrics *, uint32_t, const char *);
+void metrics_clear_failed(struct metrics *, uint32_t, enum frame_phase);
 int64_t metrics_now_ms(void);
 int64_t metrics_lag_ms(const struct metrics_table *, int64_t);
 size_t metrics_failed(const struct metrics *);

@@ -297,6 +297,18 @@ START_TEST(test_failed_health)
 	    "mssql_capture_table_phase{table=\"dbo.orders\","
 	    "phase=\"failed\"} 1");
 	free(text);
+	/* reset TABLE: healthy again, backfilling. */
+	metrics_clear_failed(m, 0, FRAME_PHASE_BACKFILL);
+	text = health(&code);
+	ck_assert_int_eq(code, 200);
+	free(text);
+	text = render(0);
+	assert_has(text, "mssql_capture_failed_tables 0");
+	assert_has(text,
+	    "mssql_capture_table_phase{table=\"dbo.orders\","
+	    "phase=\"backfill\"} 1");
+	free(text);
+	metrics_set_failed(m, 0, "again");
 	/* A removed table no longer counts. */
 	metrics_table_remove(m, 0);
 	text = health(&code);
