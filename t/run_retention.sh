@@ -63,6 +63,8 @@ runcap 60 ret run --once
 expect "second run --once exits 0" "$RC" 0
 expect_grep "the retention loss is logged for dbo.ra" "$T/err" \
     "dbo.ra.*below the table.s minimum valid"
+expect "the retention loss is logged once" \
+    "$(grep -c 'dbo.ra.*below the table.s minimum valid' "$T/err")" 1
 
 "$PYTHON3" - "$T/ret.jsonl" >"$T/second.out" <<'EOF'
 import json, sys
@@ -120,6 +122,8 @@ expect "CDC: manual cleanup accepted" "$(grep -c Msg "$T/cleanup.log")" 0
 runcap 60 retc run --once
 expect "CDC: second run --once exits 0" "$RC" 0
 expect_grep "CDC: the retention loss is logged" "$T/err" "dbo.rc.*backfill"
+expect "CDC: the retention loss is logged once" \
+    "$(grep -c 'dbo.rc.*backfilling the table again' "$T/err")" 1
 "$PYTHON3" - "$T/retc.jsonl" >"$T/retc.out" <<'EOF'
 import json, sys
 for line in list(open(sys.argv[1]))[2:]:

@@ -388,6 +388,9 @@ cdc_log_lost(struct worker *w, const struct cdc_fenceinfo *fi)
 	char from[32], start[32];
 	size_t i;
 
+	if (w->lost_logged)
+		return; /* run --once reads the fence twice */
+	w->lost_logged = 1;
 	cdc_lsn_text(w->from, from, sizeof(from));
 	cdc_lsn_text(fi->r[0].start, start, sizeof(start));
 	for (i = 0; i < fi->n; i++)

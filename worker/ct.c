@@ -131,11 +131,14 @@ ct_fence(struct worker *w, uint8_t *fence, int *lost)
 		return (0);
 	done = ct_load(w->cur.done);
 	if (done < (uint64_t)v[1].v.i) {
-		log_warnx("the cursor (version %llu) is below the table's "
-			  "minimum valid Change Tracking version %lld: "
-			  "changes were cleaned up before they were "
-			  "captured; backfilling the table again",
-		    (unsigned long long)done, (long long)v[1].v.i);
+		if (!w->lost_logged)
+			log_warnx(
+			    "the cursor (version %llu) is below the table's "
+			    "minimum valid Change Tracking version %lld: "
+			    "changes were cleaned up before they were "
+			    "captured; backfilling the table again",
+			    (unsigned long long)done, (long long)v[1].v.i);
+		w->lost_logged = 1;
 		*lost = 1;
 	}
 	return (0);

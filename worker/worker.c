@@ -686,6 +686,7 @@ worker_cursor_fresh(struct worker *w)
 	w->cur.mode = w->ops->mode;
 	w->cur.flags = WORKER_CURSOR_BACKFILL;
 	memset(w->cur.done, 0, sizeof(w->cur.done));
+	w->lost_logged = 0;
 }
 
 /*

@@ -215,6 +215,7 @@ struct worker {
 	uint8_t from[WORKER_FENCE_MAX]; /* cdc: first LSN of the changes */
 	int reload; /* introspect again before reading changes (cdc.c) */
 	int again; /* poll again at once: the fence was held back */
+	int lost_logged; /* this cursor's retention loss was logged */
 	uint8_t top[WORKER_FENCE_MAX]; /* cdc: the fence before that */
 	char cdc_read[FRAME_MAX_NAME]; /* cdc: the instance last read */
 	int64_t fail_backoff; /* ms, after failed steps */
