@@ -822,11 +822,13 @@ worker_setup(struct worker *w)
 	char name[FRAME_MAX_NAME * 2 + 16];
 	uint8_t *buf;
 	size_t len;
-	int same;
+	int same, was_snapshot;
 
 	if (introspect_table(w, &t) == -1)
 		return (-1);
 	same = w->tbl != NULL && introspect_same(w->tbl, t);
+	/* Say it when it is first seen or changes, not at every setup. */
+	was_snapshot = w->tbl == NULL || w->snapshot;
 	introspect_free(w->tbl);
 	w->tbl = t;
 	snprintf(name, sizeof(name), "worker %s", t->display);
@@ -838,7 +840,7 @@ worker_setup(struct worker *w)
 	t->fs.mode = w->ops->mode;
 	worker_batch_reset(w);
 	w->snapshot = t->snapshot_allowed;
-	if (!w->snapshot)
+	if (!w->snapshot && was_snapshot)
 		log_info("snapshot isolation is off in database %s: reading "
 			 "at READ COMMITTED, a change made during a backfill "
 			 "chunk may be sent twice (the result converges)",
