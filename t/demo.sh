@@ -2,9 +2,10 @@
 # t/demo.sh: a capture against the bundled SQL Server simulator, as the
 # README's first command shows it.  Starts mssqlsim on a free port with
 # a fresh data directory, creates database "shop" with Change Tracking
-# and a table dbo.orders, captures it with "mssql-capture run --once"
-# into a JSON-lines file and a SQLite replica, changes a few rows,
-# captures again (only the changes come), and stops the simulator.
+# and a table dbo.orders, runs "mssql-capture check", captures it with
+# "mssql-capture run --once" into a JSON-lines file and a SQLite
+# replica, changes a few rows, captures again (only the changes come),
+# shows "mssql-capture status" and the replica, and stops the simulator.
 #
 #   t/demo.sh [BUILDDIR]     (default: the directory above this script)
 set -eu
@@ -74,6 +75,10 @@ cat >"$work/capture.json" <<CONF
 }
 CONF
 
+echo "demo: mssql-capture check (what capture needs, with the SQL to fix a FAIL)"
+"$capture" -c "$work/capture.json" check ||
+    { echo "demo: check failed" >&2; exit 1; }
+
 echo "demo: mssql-capture run --once (backfill)"
 "$capture" -c "$work/capture.json" run --once 2>"$work/run1.log" ||
     { cat "$work/run1.log" >&2; exit 1; }
@@ -89,6 +94,10 @@ lines=$(wc -l <"$work/orders.jsonl")
 "$capture" -c "$work/capture.json" run --once 2>"$work/run2.log" ||
     { cat "$work/run2.log" >&2; exit 1; }
 tail -n +"$((lines + 1))" "$work/orders.jsonl"
+
+echo "demo: mssql-capture status"
+"$capture" -c "$work/capture.json" status ||
+    { echo "demo: status failed" >&2; exit 1; }
 
 echo "demo: the SQLite replica (soft deletes kept):"
 sqlite3 -header "$work/replica.db" \
