@@ -51,11 +51,11 @@
  *
  * ts: the commit time of the change's transaction, read with the
  * change as Debezium does (SqlServerConnection.java):
- * TODATETIMEOFFSET(sys.fn_cdc_map_lsn_to_time(__$start_lsn),
- * DATEPART(TZOFFSET, SYSDATETIMEOFFSET())), that is
+ * sys.fn_cdc_map_lsn_to_time(__$start_lsn), that is
  * cdc.lsn_time_mapping.tran_end_time, a datetime in the server's local
- * time, with the server's current UTC offset; cdc_ts_utc() writes it
- * in UTC with milliseconds.  (Across a daylight-saving change the
+ * time, moved to UTC by the server's current UTC offset
+ * (DATEPART(TZOFFSET, SYSDATETIMEOFFSET())), so that dbvalue.c renders
+ * it like every datetime: RFC 3339 UTC with milliseconds.  (Across a daylight-saving change the
  * current offset is not the one of the commit: Debezium has the same
  * hour of error.)  Backfill rows carry the time they were read, and
  * so does a change whose LSN has no cdc.lsn_time_mapping row.
@@ -101,7 +101,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "worker.h"
 
@@ -110,13 +109,14 @@
 #define CDC_COL_FIRST 4 /* the first captured column */
 
 /*
- * The commit time of a change, as Debezium reads it: the local time of
- * cdc.lsn_time_mapping.tran_end_time with the server's current offset
- * (SqlServerConnection.java); cdc_ts_utc() makes it UTC.
+ * The commit time of a change in UTC: the local time of
+ * cdc.lsn_time_mapping.tran_end_time less the server's current offset
+ * (Debezium reads the same with TODATETIMEOFFSET,
+ * SqlServerConnection.java).
  */
 #define CDC_SQL_TS \
-	"TODATETIMEOFFSET(sys.fn_cdc_map_lsn_to_time(__$start_lsn), " \
-	"DATEPART(TZOFFSET, SYSDATETIMEOFFSET()))"
+	"DATEADD(minute, -DATEPART(TZOFFSET, SYSDATETIMEOFFSET()), " \
+	"sys.fn_cdc_map_lsn_to_time(__$start_lsn))"
 
 /* An update's before image (operation 3), kept until its 4 comes. */
 struct cdc_pair {
@@ -169,8 +169,6 @@ static int cdc_changes(struct worker *, const uint8_t *, int);
 static void cdc_snapshot_tail(uint64_t, uint8_t *);
 static char *cdc_sql(const struct worker *, int);
 static int cdc_lsn(const struct frame_value *, uint8_t *);
-static int64_t cdc_days(int, int, int);
-static int cdc_ts_utc(const struct frame_value *, char *, size_t);
 static int cdc_commit_ts(struct worker *, struct cdc_poll *, const uint8_t *);
 static void cdc_poll_init(struct worker *, struct cdc_poll *, int);
 static void cdc_poll_free(struct cdc_poll *);
@@ -219,61 +217,6 @@ cdc_lsn(const struct frame_value *v, uint8_t *lsn)
 	return (1);
 }
 
-/* Days from 1970-01-01 to a proleptic Gregorian date. */
-static int64_t
-cdc_days(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468);
-}
-
-/*
- * A datetimeoffset value ("2026-11-20T11:02:30.997+01:00", dbvalue.c)
- * as RFC 3339 UTC with milliseconds, like worker_ts(); -1 if it is
- * not one (NULL).
- */
-static int
-cdc_ts_utc(const struct frame_value *v, char *buf, size_t size)
-{
-	char text[DBVALUE_TEXT_MAX], date[32], sign;
-	const char *p;
-	int y, mo, d, h, mi, s, oh, om, ms = 0, n;
-	struct tm tm;
-	time_t secs;
-
-	if (v->type != FRAME_VALUE_STR || v->v.s.len >= sizeof(text))
-		return (-1);
-	memcpy(text, v->v.s.ptr, v->v.s.len);
-	text[v->v.s.len] = '\0';
-	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
-		&n) != 6)
-		return (-1);
-	p = text + n;
-	if (*p == '.') {
-		for (n = 0, p++; *p >= '0' && *p <= '9'; p++, n++)
-			if (n < 3)
-				ms = ms * 10 + (*p - '0');
-		for (; n < 3; n++)
-			ms *= 10;
-	}
-	if (sscanf(p, "%c%2d:%2d", &sign, &oh, &om) != 3 ||
-	    (sign != '+' && sign != '-'))
-		return (-1);
-	secs = (time_t)(cdc_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s -
-	    (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60));
-	if (gmtime_r(&secs, &tm) == NULL)
-		return (-1);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%03dZ", date, ms);
-	return (0);
-}
-
 /*
  * The ts of the events of the current row (at pos): the commit time of
  * its LSN, read once per LSN; the read time if the server has none
@@ -288,7 +231,10 @@ cdc_commit_ts(struct worker *w, struct cdc_poll *q, const uint8_t *pos)
 		return (0);
 	if (db_value(w->db, CDC_COL_TS, &v, q->text[CDC_COL_TS]) == -1)
 		return (worker_db_fail(w, "CDC changes"));
-	if (cdc_ts_utc(&v, q->ts, sizeof(q->ts)) == -1) {
+	if (v.type == FRAME_VALUE_STR && v.v.s.len < sizeof(q->ts)) {
+		memcpy(q->ts, v.v.s.ptr, v.v.s.len);
+		q->ts[v.v.s.len] = '\0';
+	} else {
 		log_debug("no commit time for an LSN: using the read time");
 		worker_ts(q->ts, sizeof(q->ts));
 	}
