@@ -123,27 +123,9 @@ EOF
 converge()
 {
 	for t in k kc; do
-		source_rows "$t" >"$T/src.txt"
-		if replay "$T/$1.jsonl" "$t" >"$T/replay.txt" \
-		    2>"$T/replay.err" && cmp -s "$T/src.txt" "$T/replay.txt"
-		then
-			pass "$1: $t: output replayed equals the source"
-		else
-			fail "$1: $t: output replayed equals the source" \
-			    "$(cat "$T/replay.err")" \
-			    "$(diff "$T/src.txt" "$T/replay.txt" | head -10)"
-		fi
-		replica_rows "$T/$1.replica.db" "$t" >"$T/replica.txt" 2>&1
-		if cmp -s "$T/src.txt" "$T/replica.txt"; then
-			pass "$1: $t: replica equals the source"
-		else
-			fail "$1: $t: replica equals the source" \
-			    "$(diff "$T/src.txt" "$T/replica.txt" | head -10)"
-		fi
+		compare "$1: $t" "$1" "$t"
 	done
-	runcap 60 "$1" verify
-	expect "$1: verify exits 0 (equal)" "$RC" 0
-	[ "$RC" = 0 ] || sed 's/^/    /' "$T/out" | tail -5
+	verify_equal "$1" "$1"
 }
 
 # 1. Streaming.

@@ -304,13 +304,22 @@ insert_rows()
 	    -o qh >>"$T/sql.log" 2>&1
 }
 
+# verify_equal DESCRIPTION CFG: "mssql-capture verify" exits 0.
+verify_equal()
+{
+	runcap 60 "$2" verify
+	expect "$1: verify exits 0 (equal)" "$RC" 0
+	[ "$RC" = 0 ] || sed 's/^/    /' "$T/out" | tail -5
+}
+
 # compare DESCRIPTION CFG TABLE: file and replica equal the source.
 compare()
 {
 	source_rows "$3" >"$T/src.txt"
 	if replay "$T/$2.jsonl" "$3" >"$T/replay.txt" 2>"$T/replay.err" &&
 	    cmp -s "$T/src.txt" "$T/replay.txt"; then
-		pass "$1: output replayed equals the source"
+		pass "$1: output replayed equals the source ($(wc -l \
+		    <"$T/src.txt") rows)"
 	else
 		fail "$1: output replayed equals the source" \
 		    "$(cat "$T/replay.err")" \
