@@ -416,6 +416,7 @@ replica()
 	conf "$T/rp.json" bf t "$T/rp.jsonl" "$T/rp.state.db" "$T/rp.replica.db"
 	[ -f "$T/rp.jsonl" ] || : >"$T/rp.jsonl"
 	ev0=$(wc -l <"$T/rp.jsonl")
+	c0=$(sim_cpu)
 	s=$(now)
 	"$CAP" -c "$T/rp.json" run --once 2>"$T/rp.log" &
 	cp=$!
@@ -427,6 +428,7 @@ replica()
 	wait $cp || rc=$?
 	e=$(now)
 	delpid $cp
+	c1=$(sim_cpu)
 	wait $sp || :
 	delpid $sp
 	[ $rc = 0 ] || { say "replica capture exited $rc"; tail "$T/rp.log" >&2; exit 1; }
@@ -437,7 +439,7 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM \"bf_dbo.t_jour
 	say "replica: $1: $ev events ($jn journaled '$2') in $(echo "$e - $s" | bc) s"
 	[ "$ev" -eq "$ROWS" ] && [ "$jn" -eq "$ROWS" ] ||
 	    { say "replica: $1: expected $ROWS events and journal rows"; exit 1; }
-	echo "$1 $ev $(echo "$e - $s" | bc) $sup_cpu $wk_cpu $sup_kb" >>"$T/rp.results"
+	echo "$1 $ev $(echo "$e - $s" | bc) $sup_cpu $wk_cpu $(echo "$c1 - $c0" | bc)" >>"$T/rp.results"
 }
 
 START=$(now)
@@ -445,9 +447,25 @@ backfill "$ROWS"
 # The replica on the same table, in the same run: inserts (the
 # backfill), then every row updated once (CT: one net update per row).
 replica inserts c
+# The baseline for the updates: a JSONL-only capture (state ju) placed
+# at the current version by skip_backfills, run after the updates.
+conf "$T/ju.json" bf t "$T/ju.jsonl" "$T/ju.state.db"
+sed -i 's/"poll_interval_ms": \([0-9]*\) }/"poll_interval_ms": \1, "skip_backfills": "dbo.t" }/' "$T/ju.json"
+"$CAP" -c "$T/ju.json" run --once 2>"$T/ju.log" ||
+    { say "skip_backfills run failed"; tail "$T/ju.log" >&2; exit 1; }
 say "replica: updating all $ROWS rows at the source"
 sql "USE bf
 update dbo.t set b = b + 1"
+c0=$(sim_cpu)
+s=$(now)
+"$CAP" -c "$T/ju.json" run --once 2>>"$T/ju.log" ||
+    { say "JSONL-only updates run failed"; tail "$T/ju.log" >&2; exit 1; }
+e=$(now)
+c1=$(sim_cpu)
+ju_n=$(wc -l <"$T/ju.jsonl")
+[ "$ju_n" -eq "$ROWS" ] || { say "JSONL-only updates: $ju_n lines, not $ROWS"; exit 1; }
+echo "$ju_n $(echo "$e - $s" | bc) $(echo "$c1 - $c0" | bc)" >"$T/ju.results"
+rm -f "$T/ju.jsonl"
 replica updates u
 bench_replica=$build/t/bench/bench_replica
 if [ -x "$bench_replica" ]; then
@@ -556,13 +574,16 @@ echo "  (CPU in seconds: sim b/c = mssqlsim during freebcp out / the capture; su
 echo "   supervisor and worker, last 0.2 s sample; HWM = peak RSS, VmHWM sampled every 0.2 s)"
 echo
 echo "Replica (the same table: run --once to JSONL and the replica, synchronous=FULL; events/s end to end):"
-printf '%9s %9s %8s %10s %8s %8s %10s\n' "" events s "events/s" "sup CPU" "wrk CPU" "sup CPU/ev"
-while read -r op n s_ sc wc sk; do
-	awk -v op="$op" -v n="$n" -v s_="$s_" -v sc="$sc" -v wc="$wc" 'BEGIN {
-	printf "%9s %9d %8.2f %10.0f %8.1f %8.1f %8.2f us\n",
-	    op, n, s_, n / s_, sc / 100, wc / 100, sc / 100 / n * 1e6 }'
+printf '%9s %9s %8s %10s %8s %8s %8s %10s\n' "" events s "events/s" "sim CPU" "sup CPU" "wrk CPU" "sup CPU/ev"
+while read -r op n s_ sc wc simc; do
+	awk -v op="$op" -v n="$n" -v s_="$s_" -v sc="$sc" -v wc="$wc" -v simc="$simc" 'BEGIN {
+	printf "%9s %9d %8.2f %10.0f %8.1f %8.1f %8.1f %8.2f us\n",
+	    op, n, s_, n / s_, simc, sc / 100, wc / 100, sc / 100 / n * 1e6 }'
 done <"$T/rp.results"
-echo "  (the JSONL-only backfill above is the baseline; sup CPU includes formatting the JSON lines)"
+read -r ju_n ju_s ju_sim <"$T/ju.results"
+awk -v n="$ju_n" -v s_="$ju_s" -v simc="$ju_sim" 'BEGIN {
+	printf "  baseline: the same %d updates to JSONL only: %.2f s, %.0f events/s (sim CPU %.1f s);\n", n, s_, n / s_, simc }'
+echo "  the inserts' baseline is the JSONL-only backfill above; sup CPU includes formatting the JSON lines"
 if [ -s "$T/apply.out" ]; then
 	echo "  state/replica.c alone (t/bench/bench_replica apply $ROWS, no source, no JSON):"
 	sed 's/^/    /' "$T/apply.out"
