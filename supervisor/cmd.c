@@ -26,27 +26,28 @@ struct cmd_entry {
 	const char *usage;
 };
 
+/* In the order an operator meets them. */
 static const struct cmd_entry cmd_table[] = {
 	{ "config-test", cmd_config_test,
 	    "config-test -c FILE   validate FILE and print the effective "
 	    "settings" },
+	{ "check", cmd_check,
+	    "check -c FILE [--json]   check connection, permissions and "
+	    "the Change Tracking/CDC setup of the tables" },
+	{ "discover", cmd_discover,
+	    "discover -c FILE   list the capturable tables as JSON" },
 	{ "run", cmd_run,
 	    "run -c FILE [--once] [--pidfile FILE] [--daemonize]   capture "
 	    "changes (--once: up to the source position at start, then "
 	    "exit)" },
-	{ "verify", cmd_verify,
-	    "verify -c FILE [TABLE...]   compare source tables and replica" },
 	{ "status", cmd_status,
 	    "status -c FILE [--json]   per table: phase, backfill progress, "
 	    "cursor, lag, errors; is a daemon running" },
 	{ "reset", cmd_reset,
 	    "reset -c FILE SCHEMA.TABLE   backfill one table again (a "
 	    "running daemon picks it up)" },
-	{ "check", cmd_check,
-	    "check -c FILE [--json]   check connection, permissions and "
-	    "the Change Tracking/CDC setup of the tables" },
-	{ "discover", cmd_discover,
-	    "discover -c FILE   list the capturable tables as JSON" },
+	{ "verify", cmd_verify,
+	    "verify -c FILE [TABLE...]   compare source tables and replica" },
 };
 
 /* Print the usage message. */
@@ -61,7 +62,9 @@ cmd_usage(FILE *fp)
 	    fp, "       %s --help | --version\n\ncommands:\n", PACKAGE_NAME);
 	for (i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)
 		fprintf(fp, "  %s\n", cmd_table[i].usage);
-	fprintf(fp, "\nSee mssql-capture(8) and mssql-capture.conf(5).\n");
+	fprintf(fp,
+	    "\nSee mssql-capture(8), mssql-capture.conf(5) and "
+	    "mssql-capture(7).\n");
 }
 
 /* Run the named command; -n without a command tests the configuration. */

@@ -29,6 +29,7 @@ struct rec {
 	int ndone;
 	int nerr;
 	int lasterr;
+	int lastline;
 	uint64_t lastcount;
 	int laststatus;
 	char firstrow[4096];
@@ -144,6 +145,7 @@ rec_message(void *a, const struct sim_error *e, int is_error)
 	if (is_error) {
 		R.nerr++;
 		R.lasterr = e->number;
+		R.lastline = e->line;
 	}
 	rec_line("%s %d %s", is_error ? "ERR" : "INFO", e->number, e->msg);
 	return (0);
@@ -462,6 +464,108 @@ START_TEST(test_batch_basics)
 	    "0x0AFF|it's|1.50|1000|-3");
 	ck_assert(has("META :varbinary(2) :varchar(4) :numeric(3,2) :float "
 		      ":int"));
+	engine_session_free(s);
+}
+END_TEST
+
+/*
+ * Batch semantics ("Batches", learn.microsoft.com ms175502; "Batch-level
+ * ... Compile and Run-time Errors", ms187878): a compile error anywhere
+ * in the batch runs none of it, whatever the kind of the statement
+ * holding it (the compile pass used to stop SET, PRINT, EXEC, BEGIN
+ * TRAN, COMMIT, RAISERROR, WAITFOR, DROP, UPDATE and DELETE before
+ * their end, so that the statements before them ran), and so does a
+ * binding error (207, 4104, 213) in a statement whose tables exist.  A
+ * table that does not exist yet is resolved when its statement runs:
+ * what comes before runs, its 208 (or the 213 of the statement that
+ * compiles late) ends the batch and leaves a transaction open.
+ * Constraint violations (2627, 515) end only their statement;
+ * conversion errors (245) end the batch and roll back the transaction.
+ */
+START_TEST(test_batch_errors)
+{
+	static const char *syntax[] = { "set nocount onn", "print 'a' 'b'",
+		"exec sp_who @x =", "begin tran x y", "commit tran x y",
+		"rollback tran x y", "raiserror('x' 16, 1)", "waitfor delay",
+		"drop table tb tb2", "update tb set v = where i = 1",
+		"delete from tb where", "exec ('select 1') 2",
+		"throw 50001, 'x', 1 2",
+		"set transaction isolation level snapshott", "use master 2",
+		NULL };
+	static const char *binding[] = { "select nosuch from tb",
+		"select x.i from tb", "insert into tb values (9)",
+		"update tb set nosuch = 1", "delete from tb where nosuch = 1",
+		NULL };
+	struct sim_session *s = sa("master");
+	char sql[512];
+	int i, k;
+
+	ok(s, "create table tb (i int primary key, v int not null)");
+	for (k = 0; k < 2; k++) {
+		for (i = 0; (k ? binding : syntax)[i] != NULL; i++) {
+			snprintf(sql, sizeof(sql),
+			    "insert into tb values (%d, 1);\n%s;\n"
+			    "insert into tb values (%d, 2)",
+			    100 + i, (k ? binding : syntax)[i], 200 + i);
+			run(s, sql);
+			if (R.nerr != 1 || R.ndone != 1 || R.lastline != 2 ||
+			    !has("\nDONE fd 2 0\n") || has("DONE fd 10") ||
+			    (k == 0 && R.lasterr != 102 && R.lasterr != 156) ||
+			    (k == 1 && R.lasterr == 208))
+				ck_abort_msg("%s\n%s", sql, rec_text());
+			row_is(s, "select count(*) from tb", "0");
+		}
+	}
+	ck_assert_int_eq(R.nerr, 0);
+
+	/* deferred name resolution: 208 ends the batch where it is met */
+	run(s, "insert into tb values (1, 1);\nselect * from nosuch;\n"
+	       "insert into tb values (2, 2)");
+	ck_assert_str_eq(rec_text(),
+	    "DONE fd 10 1\nERR 208 Invalid object name 'nosuch'.\n"
+	    "DONE fd 2 0\n");
+	ck_assert_int_eq(R.lastline, 2);
+	run(s, "create table tl (a int); insert into tl values (1); "
+	       "insert into tl values (1, 1); insert into tl values (3)");
+	ck_assert_int_eq(R.lasterr, 213);
+	row_is(s, "select count(*) from tl", "1");
+	run(s, "begin tran; insert into tb values (3, 3); select * from "
+	       "nosuch; select 'not reached'");
+	ck_assert_int_eq(R.lasterr, 208);
+	ck_assert(!has("not reached") && !has("ENVB 10"));
+	ck_assert(has("ERR 208 Invalid object name 'nosuch'.\nDONE fd 6 0"));
+	row_is(s, "select @@trancount, count(*) from tb", "1|2");
+	ok(s, "commit");
+
+	/* constraint violations end only their statement */
+	run(s, "insert into tb values (4, 4); insert into tb values (4, 4); "
+	       "insert into tb values (5, null); insert into tb values (6, "
+	       "6); select 'after'");
+	ck_assert_int_eq(R.nerr, 2);
+	ck_assert(has("DONE fd 10 1\nERR 2627 "));
+	ck_assert(has("DONE fd 2 0\nERR 515 "));
+	ck_assert(has("DONE fd 2 0\nDONE fd 10 1\nMETA"));
+	ck_assert(has("ROW after\nDONE fd 10 1"));
+	row_is(s, "select count(*) from tb", "4");
+
+	/* conversion errors end the batch and its transaction */
+	run(s, "insert into tb values (7, 7); select convert(int, 'abc'); "
+	       "insert into tb values (8, 8)");
+	ck_assert_int_eq(R.lasterr, 245);
+	row_is(s, "select count(*) from tb", "5");
+	run(s, "begin tran; insert into tb values (9, 9); select 1 + 'x'; "
+	       "select 'not reached'");
+	ck_assert_int_eq(R.lasterr, 245);
+	ck_assert(!has("not reached"));
+	ck_assert(has("ENVB 10 0 8\nDONE fd 2 0"));
+	row_is(s, "select @@trancount, count(*) from tb", "0|5");
+
+	/* sp_executesql's statement compiles as a batch of its own */
+	run(s, "exec sp_executesql N'insert into tb values (10, 1); selec "
+	       "2'; select 'after'");
+	ck_assert_int_eq(R.lasterr, 102);
+	ck_assert(has("ROW after"));
+	row_is(s, "select count(*) from tb", "5");
 	engine_session_free(s);
 }
 END_TEST
@@ -1372,6 +1476,7 @@ simengine_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_login);
 	tcase_add_test(tc, test_batch_basics);
+	tcase_add_test(tc, test_batch_errors);
 	tcase_add_test(tc, test_use_and_databases);
 	tcase_add_test(tc, test_ddl_catalog);
 	tcase_add_test(tc, test_dml);

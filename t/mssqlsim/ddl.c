@@ -1170,6 +1170,8 @@ ddl_drop_table(struct parser *p)
 	do {
 		if (ddl_table_name(p, schema, name) == -1)
 			return (-1);
+		if (p->s->dry) /* the compile pass: names only */
+			continue;
 		if ((t = catalog_table(p->s, schema, name, NULL)) == NULL ||
 		    t->is_view) {
 			catalog_table_free(t);

@@ -952,6 +952,34 @@ dml_finish(struct parser *p, int rc, uint64_t rows)
 	return (engine_send_done(p->s, SIM_DONE_COUNT, rows) == -1 ? -2 : 0);
 }
 
+/*
+ * Too many VALUES: 110 names the column list, which SQL Server says
+ * only when there is one; without it, the count does not match the
+ * table (213).
+ */
+static void
+dml_values_count(struct parser *p, int listed)
+{
+	if (!listed && p->err->number == 110)
+		sim_error_set(p->err, 213, 16, 1,
+		    "Column name or number of "
+		    "supplied values does not match table definition.");
+}
+
+/* The compile pass: a source row must have n values (213); frees q. */
+static int
+dml_dry_count(struct parser *p, struct cquery *q, int n, int rc)
+{
+	if (rc == 0 && q->ncols != n) {
+		sim_error_set(p->err, 213, 16, 1,
+		    "Column name or number of "
+		    "supplied values does not match table definition.");
+		rc = -1;
+	}
+	cquery_free(q);
+	return (rc);
+}
+
 /* The compile pass of an INSERT source: parse it, run nothing. */
 static int
 dml_dry_source(struct parser *p, int n)
@@ -963,12 +991,12 @@ dml_dry_source(struct parser *p, int n)
 		do {
 			memset(&q, 0, sizeof(q));
 			rc = compile_values_row(p, &q, isdef, n);
-			cquery_free(&q);
+			rc = dml_dry_count(p, &q, n, rc);
 		} while (rc == 0 && p_accept_op(p, ","));
 	} else if (p_kw(p, "SELECT")) {
 		memset(&q, 0, sizeof(q));
 		rc = compile_select(p, NULL, &q);
-		cquery_free(&q);
+		rc = dml_dry_count(p, &q, n, rc);
 	} else if (p_accept_kw(p, "DEFAULT"))
 		rc = p_expect_kw(p, "VALUES");
 	else
@@ -983,7 +1011,7 @@ dml_insert(struct parser *p)
 {
 	struct writer w;
 	struct table *t;
-	int *map, n, rc;
+	int *map, n, rc, listed;
 
 	p->pos++;
 	if (p_accept_kw(p, "BULK"))
@@ -992,6 +1020,7 @@ dml_insert(struct parser *p)
 	if ((t = dml_target(p, "INSERT")) == NULL)
 		return (-1);
 	map = util_xmalloc((t->ncols + 1) * sizeof(int));
+	listed = p_op(p, "(");
 	if (dml_collist(p, t, map, &n) == -1 ||
 	    dml_check_cols(p, t, map, n) == -1) {
 		free(map);
@@ -1000,6 +1029,7 @@ dml_insert(struct parser *p)
 	}
 	if (p->s->fmtonly || p->s->dry) {
 		rc = p->s->dry ? dml_dry_source(p, n) : p_syntax(p);
+		dml_values_count(p, listed);
 		free(map);
 		catalog_table_free(t);
 		return (rc);
@@ -1012,6 +1042,7 @@ dml_insert(struct parser *p)
 	rc = writer_open(&w, p->s, t, p->err);
 	if (rc == 0)
 		rc = dml_insert_source(p, &w, map, n);
+	dml_values_count(p, listed);
 	writer_close(&w, rc == 0);
 	free(map);
 	catalog_table_free(t);
@@ -1312,9 +1343,10 @@ dml_update(struct parser *p)
 
 	memset(&d, 0, sizeof(d));
 	memset(&r, 0, sizeof(r));
-	if (compile_update(p, &d) == -1) {
+	/* the compile pass stops where the statement would act */
+	if ((rc = compile_update(p, &d)) == -1 || p->s->dry) {
 		dmlsrc_free(&d);
-		return (-1);
+		return (rc);
 	}
 	if (catalog_check_perm(p->s, d.target, "UPDATE", p->err) == -1 ||
 	    engine_write_begin(p->s, p->err) == -1) {
@@ -1352,9 +1384,10 @@ dml_delete(struct parser *p)
 
 	memset(&d, 0, sizeof(d));
 	memset(&r, 0, sizeof(r));
-	if (compile_delete(p, &d) == -1) {
+	/* the compile pass stops where the statement would act */
+	if ((rc = compile_delete(p, &d)) == -1 || p->s->dry) {
 		dmlsrc_free(&d);
-		return (-1);
+		return (rc);
 	}
 	if (catalog_check_perm(p->s, d.target, "DELETE", p->err) == -1 ||
 	    engine_write_begin(p->s, p->err) == -1) {

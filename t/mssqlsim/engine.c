@@ -79,6 +79,7 @@ static int engine_load_users(
 static int engine_exec_stmt(struct parser *);
 static int engine_skip_stmt(struct parser *);
 static int engine_stmt_set(struct parser *);
+static int engine_set_option(struct parser *);
 static int engine_stmt_declare(struct parser *);
 static int engine_stmt_use(struct parser *);
 static int engine_stmt_print(struct parser *);
@@ -100,6 +101,7 @@ static int engine_select_into(struct parser *, struct cquery *, int);
 static int engine_stmt_exec(struct parser *);
 static int engine_eval(struct parser *, struct simval *, struct sim_type *);
 static int engine_batch_abort(int);
+static int engine_tran_abort(int);
 static int engine_exec_sql(sqlite3 *, const char *, struct sim_error *);
 
 const char *engine_version_string = ENGINE_VERSION_STRING;
@@ -1148,20 +1150,49 @@ engine_parse_typename(const char *s, struct sim_type *t, struct sim_error *err)
 	return (simtype_parse_text(s, 0, t, err));
 }
 
-/* Errors that end the batch (compile errors, conversions). */
+/*
+ * Errors that roll back the open transaction as they end the batch:
+ * conversion errors ("most conversion errors" abort the batch, and a
+ * conversion error inside a transaction terminates it) and snapshot
+ * update conflicts.
+ */
+static int
+engine_tran_abort(int number)
+{
+	return (number == 241 || number == 245 || number == 8114 ||
+	    number == 3960);
+}
+
+/*
+ * Errors that end the batch: compile errors met at run time (deferred
+ * name resolution: 208, and the binding errors of a statement that
+ * compiles late), which leave the transaction open, and conversion
+ * errors (engine_tran_abort).  Anything else with class < 20 ends
+ * only its statement (constraint violations, arithmetic errors with
+ * ANSI_WARNINGS ON), unless XACT_ABORT is ON.
+ */
 static int
 engine_batch_abort(int number)
 {
 	switch (number) {
 	case 102:
 	case 105:
+	case 109:
+	case 110:
 	case 113:
+	case 116:
 	case 134:
 	case 137:
 	case 156:
+	case 205:
 	case 207:
 	case 208:
 	case 209:
+	case 213:
+	case 264:
+	case 1013:
+	case 4104:
+	case 8116:
 	case 241:
 	case 245:
 	case 2715:
@@ -1338,6 +1369,8 @@ engine_skip_simple(struct parser *p, const struct lex_tok *first)
 		if (depth == 0 && lex_is_op(t, ";"))
 			return;
 		if (depth == 0 && engine_stmt_word(t) &&
+		    !(lex_is_kw(t, "ROLLBACK") && p->pos > 0 &&
+			lex_is_kw(&p->lx->t[p->pos - 1], "WITH")) &&
 		    !((lex_is_kw(t, "DROP") || lex_is_kw(t, "ALTER")) &&
 			(lex_is_kw(&p->lx->t[p->pos + 1], "COLUMN") ||
 			    lex_is_kw(&p->lx->t[p->pos + 1], "CONSTRAINT"))) &&
@@ -1450,8 +1483,9 @@ engine_run_stmt(struct parser *p)
 		return (-2);
 	abort_batch = engine_batch_abort(err->number) || err->class >= 20 ||
 	    (s->xact_abort && s->trancount > 0);
-	/* XACT_ABORT and snapshot update conflicts end the transaction */
-	if (((s->xact_abort && s->trancount > 0) || err->number == 3960) &&
+	/* XACT_ABORT, conversions and update conflicts end the transaction */
+	if (s->trancount > 0 &&
+	    (s->xact_abort || engine_tran_abort(err->number)) &&
 	    engine_tran_rollback_all(s, 1) == -1)
 		return (-2);
 	if (engine_send_done(s, SIM_DONE_ERROR, 0) == -1)
@@ -1463,13 +1497,43 @@ engine_run_stmt(struct parser *p)
 	return (0);
 }
 
-/* Errors SQL Server finds when it compiles the batch. */
+/*
+ * Errors SQL Server finds when it compiles the batch: syntax errors,
+ * and binding errors (a column, a value count, a function) in a
+ * statement whose tables all exist when the batch compiles.  Deferred
+ * name resolution: a statement naming a table that does not exist yet
+ * compiles only when it runs (in the compile pass it fails with 208,
+ * which is not among these), so its binding errors are run-time
+ * errors.  After a USE the pass binds in the wrong database: only
+ * syntax errors count.
+ */
 static int
-engine_compile_error(int number)
+engine_compile_error(struct sim_session *s, int number)
 {
-	return (number == 102 || number == 156 || number == 113 ||
-	    number == 195 || number == 174 || number == 137 || number == 134 ||
-	    number == 22105);
+	switch (number) {
+	case 102:
+	case 113:
+	case 134:
+	case 137:
+	case 156:
+	case 174:
+	case 195:
+	case 22105:
+		return (1);
+	case 109:
+	case 110:
+	case 116:
+	case 205:
+	case 207:
+	case 209:
+	case 213:
+	case 264:
+	case 1013:
+	case 4104:
+	case 8116:
+		return (!s->dry_lax);
+	}
+	return (0);
 }
 
 /*
@@ -1480,7 +1544,7 @@ engine_compile_error(int number)
 static int
 engine_dry_error(struct parser *p, int start)
 {
-	if (engine_compile_error(p->err->number)) {
+	if (engine_compile_error(p->s, p->err->number)) {
 		if (p->err->line <= 1)
 			p->err->line = p->lx->t[start].line;
 		return (3);
@@ -1508,6 +1572,7 @@ engine_dry_run(struct sim_session *s, struct lex *lx, struct sim_error *err)
 	p.err = err;
 	p.paramlits = 1;
 	s->dry = 1;
+	s->dry_lax = 0;
 	while (rc == 0 && p_tok(&p)->kind != LEX_EOF) {
 		if (p_kw(&p, "END") || p_kw(&p, "ELSE")) {
 			memset(err, 0, sizeof(*err));
@@ -1520,6 +1585,7 @@ engine_dry_run(struct sim_session *s, struct lex *lx, struct sim_error *err)
 			rc = 0;
 	}
 	s->dry = 0;
+	s->dry_lax = 0;
 	engine_parser_reset(&p);
 	free(p.lits);
 	/*
@@ -1596,17 +1662,6 @@ engine_exec_stmt(struct parser *p)
 		p->pos++;
 		return (0);
 	}
-	if (p->s->dry &&
-	    (lex_is_kw(t, "USE") || lex_is_kw(t, "PRINT") ||
-		lex_is_kw(t, "COMMIT") || lex_is_kw(t, "ROLLBACK") ||
-		lex_is_kw(t, "EXEC") || lex_is_kw(t, "EXECUTE") ||
-		lex_is_kw(t, "RETURN") || lex_is_kw(t, "RAISERROR") ||
-		lex_is_kw(t, "THROW") || lex_is_kw(t, "WAITFOR") ||
-		(lex_is_kw(t, "SET") && p->lx->t[p->pos + 1].kind != LEX_VAR) ||
-		(lex_is_kw(t, "BEGIN") &&
-		    (lex_is_kw(&p->lx->t[p->pos + 1], "TRAN") ||
-			lex_is_kw(&p->lx->t[p->pos + 1], "TRANSACTION")))))
-		return (engine_dry_stop(p->s, p->err));
 	if (lex_is_kw(t, "WITH") &&
 	    lex_is_kw(&p->lx->t[p->pos + 1], "CHANGE_TRACKING_CONTEXT"))
 		return (ct_stmt_context(p));
@@ -1851,8 +1906,9 @@ engine_set_var_stmt(struct parser *p)
 	return (engine_assign(p, idx));
 }
 
+/* SET option ...: what engine_stmt_set() runs. */
 static int
-engine_stmt_set(struct parser *p)
+engine_set_option(struct parser *p)
 {
 	struct lex_tok *t;
 
@@ -1871,7 +1927,9 @@ engine_stmt_set(struct parser *p)
 
 		if (p_int(p, &ms) == -1)
 			return (-1);
-		engine_busy_timeout(p->s->db, ms < 0 ? 600000 : (int)ms);
+		if (!p->s->dry)
+			engine_busy_timeout(
+			    p->s->db, ms < 0 ? 600000 : (int)ms);
 		return (0);
 	}
 	if (p_accept_kw(p, "ROWCOUNT")) {
@@ -1911,6 +1969,30 @@ engine_stmt_set(struct parser *p)
 	return (engine_set_onoff(p));
 }
 
+/*
+ * SET ...; the compile pass parses it and keeps the session's options
+ * as they are (SET takes effect when it runs).
+ */
+static int
+engine_stmt_set(struct parser *p)
+{
+	struct sim_session *s = p->s;
+	int nocount = s->nocount, xact_abort = s->xact_abort, rc;
+	int fmtonly = s->fmtonly, iso = s->iso;
+	int64_t ident = s->identity_insert, limit = s->rowcount_limit;
+
+	rc = engine_set_option(p);
+	if (s->dry) {
+		s->nocount = nocount;
+		s->xact_abort = xact_abort;
+		s->fmtonly = fmtonly;
+		s->iso = iso;
+		s->identity_insert = ident;
+		s->rowcount_limit = limit;
+	}
+	return (rc);
+}
+
 /* DECLARE @v type [= expr] [, ...] */
 static int
 engine_stmt_declare(struct parser *p)
@@ -1948,6 +2030,11 @@ engine_stmt_use(struct parser *p)
 	p->pos++;
 	if (p_name(p, parts, 1) != 1)
 		return (-1);
+	if (s->dry) {
+		/* what follows compiles in that database, not this one */
+		s->dry_lax |= strcasecmp(parts[0], s->dbname) != 0;
+		return (0);
+	}
 	if (s->trancount > 0 && strcasecmp(parts[0], s->dbname) != 0) {
 		sim_error_set(p->err, 3906, 16, 1,
 		    "mssqlsim cannot switch "
@@ -2252,6 +2339,8 @@ engine_stmt_raiserror(struct parser *p)
 			o += snprintf(o, 32, "%lld", (long long)v[ai++].i);
 	}
 	*o = '\0';
+	if (p->s->dry)
+		goto fail;
 	sev = (int)v[1].i;
 	sim_error_set(p->err, 50000, sev, (int)v[2].i, "%s", msg);
 	for (i = 0; i < n; i++)
@@ -2262,6 +2351,8 @@ engine_stmt_raiserror(struct parser *p)
 fail:
 	for (i = 0; i < n; i++)
 		simval_free(&v[i]);
+	if (p->s->dry && n >= 3 && p->err->number == 0)
+		return (0);
 	return (p->err->number ? -1 : p_syntax(p));
 }
 
@@ -2275,6 +2366,8 @@ engine_stmt_throw(struct parser *p)
 
 	p->pos++;
 	if (p_tok(p)->kind == LEX_EOF || p_op(p, ";") || p_kw(p, "END")) {
+		if (p->s->dry) /* the pass does not know if in a CATCH */
+			return (0);
 		if (!p->s->incatch)
 			return (p_syntax(p));
 		*p->err = p->s->caught;
@@ -2288,6 +2381,11 @@ engine_stmt_throw(struct parser *p)
 		}
 		n++;
 	} while (p_accept_op(p, ","));
+	if (n == 3 && p->s->dry) {
+		for (i = 0; i < n; i++)
+			simval_free(&v[i]);
+		return (0);
+	}
 	if (n == 3)
 		sim_error_set(p->err, (int)v[0].i, 16, (int)v[2].i, "%s",
 		    v[1].kind == SQLITE_TEXT ? (char *)v[1].p : "");
@@ -2311,6 +2409,10 @@ engine_stmt_waitfor(struct parser *p)
 		return (p_syntax(p));
 	if (engine_eval(p, &v, &t) == -1)
 		return (-1);
+	if (p->s->dry) {
+		simval_free(&v);
+		return (0);
+	}
 	if (v.kind != SQLITE_TEXT ||
 	    sscanf((char *)v.p, "%d:%d:%lf", &h, &m, &sec) < 2) {
 		simval_free(&v);
@@ -2341,6 +2443,8 @@ engine_stmt_begin(struct parser *p)
 	if (!p_accept_kw(p, "TRAN") && !p_accept_kw(p, "TRANSACTION"))
 		return (engine_stmt_block(p));
 	engine_tran_name(p);
+	if (p->s->dry)
+		return (0);
 	if (engine_tran_begin(p->s, 0) == -1)
 		return (-2);
 	return (engine_send_done(p->s, 0, 0) == -1 ? -2 : 0);
@@ -2357,6 +2461,8 @@ engine_stmt_commit(struct parser *p)
 		engine_tran_name(p);
 	else
 		p_accept_kw(p, "WORK");
+	if (p->s->dry)
+		return (0);
 	if ((rc = engine_tran_commit(p->s, p->err)) != 0)
 		return (rc);
 	return (engine_send_done(p->s, 0, 0) == -1 ? -2 : 0);
@@ -2371,6 +2477,8 @@ engine_stmt_rollback(struct parser *p)
 		engine_tran_name(p);
 	else
 		p_accept_kw(p, "WORK");
+	if (p->s->dry)
+		return (0);
 	if (p->s->trancount == 0) {
 		sim_error_set(p->err, 3903, 16, 1,
 		    "The ROLLBACK TRANSACTION "
@@ -2493,9 +2601,9 @@ engine_exec_dynamic(struct parser *p)
 
 	if (engine_eval(p, &v, &t) == -1)
 		return (-1);
-	if (p_expect_op(p, ")") == -1) {
+	if (p_expect_op(p, ")") == -1 || s->dry) {
 		simval_free(&v);
-		return (-1);
+		return (s->dry && p->err->number == 0 ? 0 : -1);
 	}
 	if (lex_tokenize(
 		v.kind == SQLITE_TEXT ? (char *)v.p : "", &lx, p->err) == -1) {
@@ -2568,6 +2676,11 @@ engine_stmt_exec(struct parser *p)
 			}
 			n++;
 		} while (p_accept_op(p, ","));
+	}
+	if (p->s->dry) { /* the procedure compiles when it runs */
+		for (i = 0; i < n; i++)
+			simval_free(&args[i].value);
+		return (0);
 	}
 	p->s->exec_in_batch = 1;
 	rc = rpc_exec(p->s, name, args, n);

@@ -154,6 +154,7 @@ struct sim_session {
 	int suppress_done; /* SELECT INTO's CREATE TABLE */
 	int ddl_temp; /* DDL on a #temp table */
 	int dry; /* compile pass: parse, never execute */
+	int dry_lax; /* compile pass after USE: binds in another db */
 	int *predecl; /* per variable: declared by the compile pass only */
 	int64_t rowcount_limit; /* SET ROWCOUNT n (0 = none) */
 	uint64_t views_made; /* catalog views created on db (bits) */
