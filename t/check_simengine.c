@@ -473,8 +473,9 @@ END_TEST
  * ... Compile and Run-time Errors", ms187878): a compile error anywhere
  * in the batch runs none of it, whatever the kind of the statement
  * holding it (the compile pass used to stop SET, PRINT, EXEC, BEGIN
- * TRAN, COMMIT, RAISERROR, WAITFOR, DROP, UPDATE and DELETE before
- * their end, so that the statements before them ran), and so does a
+ * TRAN, COMMIT, RAISERROR, WAITFOR, DROP, UPDATE, DELETE, TRUNCATE and
+ * CREATE TABLE/INDEX/DATABASE before their end, so that the statements
+ * before them ran), and so does a
  * binding error (207, 4104, 213) in a statement whose tables exist.  A
  * table that does not exist yet is resolved when its statement runs:
  * what comes before runs, its 208 (or the 213 of the statement that
@@ -491,6 +492,9 @@ START_TEST(test_batch_errors)
 		"delete from tb where", "exec ('select 1') 2",
 		"throw 50001, 'x', 1 2",
 		"set transaction isolation level snapshott", "use master 2",
+		"create table tx (a int) garbage",
+		"create index ix on tb (v) garbage",
+		"truncate table tb garbage", "create database dx garbage",
 		NULL };
 	static const char *binding[] = { "select nosuch from tb",
 		"select x.i from tb", "insert into tb values (9)",
@@ -519,18 +523,21 @@ START_TEST(test_batch_errors)
 	ck_assert_int_eq(R.nerr, 0);
 
 	/* deferred name resolution: 208 ends the batch where it is met */
-	run(s, "insert into tb values (1, 1);\nselect * from nosuch;\n"
-	       "insert into tb values (2, 2)");
+	run(s,
+	    "insert into tb values (1, 1);\nselect * from nosuch;\n"
+	    "insert into tb values (2, 2)");
 	ck_assert_str_eq(rec_text(),
 	    "DONE fd 10 1\nERR 208 Invalid object name 'nosuch'.\n"
 	    "DONE fd 2 0\n");
 	ck_assert_int_eq(R.lastline, 2);
-	run(s, "create table tl (a int); insert into tl values (1); "
-	       "insert into tl values (1, 1); insert into tl values (3)");
+	run(s,
+	    "create table tl (a int); insert into tl values (1); "
+	    "insert into tl values (1, 1); insert into tl values (3)");
 	ck_assert_int_eq(R.lasterr, 213);
 	row_is(s, "select count(*) from tl", "1");
-	run(s, "begin tran; insert into tb values (3, 3); select * from "
-	       "nosuch; select 'not reached'");
+	run(s,
+	    "begin tran; insert into tb values (3, 3); select * from "
+	    "nosuch; select 'not reached'");
 	ck_assert_int_eq(R.lasterr, 208);
 	ck_assert(!has("not reached") && !has("ENVB 10"));
 	ck_assert(has("ERR 208 Invalid object name 'nosuch'.\nDONE fd 6 0"));
@@ -538,9 +545,10 @@ START_TEST(test_batch_errors)
 	ok(s, "commit");
 
 	/* constraint violations end only their statement */
-	run(s, "insert into tb values (4, 4); insert into tb values (4, 4); "
-	       "insert into tb values (5, null); insert into tb values (6, "
-	       "6); select 'after'");
+	run(s,
+	    "insert into tb values (4, 4); insert into tb values (4, 4); "
+	    "insert into tb values (5, null); insert into tb values (6, "
+	    "6); select 'after'");
 	ck_assert_int_eq(R.nerr, 2);
 	ck_assert(has("DONE fd 10 1\nERR 2627 "));
 	ck_assert(has("DONE fd 2 0\nERR 515 "));
@@ -549,20 +557,23 @@ START_TEST(test_batch_errors)
 	row_is(s, "select count(*) from tb", "4");
 
 	/* conversion errors end the batch and its transaction */
-	run(s, "insert into tb values (7, 7); select convert(int, 'abc'); "
-	       "insert into tb values (8, 8)");
+	run(s,
+	    "insert into tb values (7, 7); select convert(int, 'abc'); "
+	    "insert into tb values (8, 8)");
 	ck_assert_int_eq(R.lasterr, 245);
 	row_is(s, "select count(*) from tb", "5");
-	run(s, "begin tran; insert into tb values (9, 9); select 1 + 'x'; "
-	       "select 'not reached'");
+	run(s,
+	    "begin tran; insert into tb values (9, 9); select 1 + 'x'; "
+	    "select 'not reached'");
 	ck_assert_int_eq(R.lasterr, 245);
 	ck_assert(!has("not reached"));
 	ck_assert(has("ENVB 10 0 8\nDONE fd 2 0"));
 	row_is(s, "select @@trancount, count(*) from tb", "0|5");
 
 	/* sp_executesql's statement compiles as a batch of its own */
-	run(s, "exec sp_executesql N'insert into tb values (10, 1); selec "
-	       "2'; select 'after'");
+	run(s,
+	    "exec sp_executesql N'insert into tb values (10, 1); selec "
+	    "2'; select 'after'");
 	ck_assert_int_eq(R.lasterr, 102);
 	ck_assert(has("ROW after"));
 	row_is(s, "select count(*) from tb", "5");

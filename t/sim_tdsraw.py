@@ -209,6 +209,57 @@ def batch(sql):
     return hdr + ucs2(sql)
 
 
+def batch_errors(c):
+    """Batch semantics, DONE by DONE ("Batches", learn.microsoft.com
+    ms175502 and ms187878): a syntax error anywhere in the batch runs
+    none of it (ERROR, then one final DONE_ERROR), here in a SET, a
+    PRINT and a DROP, which the compile pass used to stop short of and
+    so ran what came before; a missing table is resolved when its
+    statement runs: the statements before it run and its 208 ends the
+    batch; a duplicate key ends only its statement (DONE_ERROR, then
+    the next statement's DONE_COUNT); a conversion error ends the
+    batch and rolls the transaction back (ENVCHANGE 10); in
+    sp_executesql the statement is a batch of its own."""
+    def run(sql):
+        c.send(0x01, batch(sql), 8192)
+        return tokens(c.recv()[1])
+
+    run("create table be (i int primary key)")
+    for stmt in ("set nocount onn", "print 'a' 'b'", "drop table be be2"):
+        expect("syntax error in '%s': nothing runs" % stmt,
+               run("insert into be values (1); %s; "
+                   "insert into be values (2)" % stmt),
+               [(0xAA, 102), (0xFD, 0x02)])
+    expect("... not even the INSERT before it",
+           run("select count(*) from be")[1], (0xD1, (0,)))
+    expect("missing table: what precedes runs, 208 ends the batch",
+           run("insert into be values (1); select * from nosuch; "
+               "insert into be values (2)"),
+           [(0xFD, 0x11), (0xAA, 208), (0xFD, 0x02)])
+    expect("duplicate key ends only its statement",
+           run("insert into be values (1); insert into be values (3)"),
+           [(0xAA, 2627), (0xFD, 0x03), (0xFD, 0x10)])
+    expect("conversion error in a transaction: batch ends, rolled back",
+           run("begin tran; insert into be values (4); "
+               "select convert(int, 'x'); select 1"),
+           [(0xE3, 8), (0xFD, 0x05), (0xFD, 0x15), (0x81, 1),
+            (0xAA, 245), (0xE3, 10), (0xFD, 0x02)])
+    expect("... leaving rows 1 and 3",
+           run("select count(*), @@trancount from be")[1],
+           (0xD1, (2, 0)))
+    stmt = ucs2("insert into be values (5); selec 2")
+    c.send(0x03, struct.pack("<IIHQI", 22, 18, 2, 0, 1) +
+           struct.pack("<HHH", 0xFFFF, 10, 0) + b"\x00\x00\xe7" +
+           struct.pack("<H", 8000) + b"\x09\x04\xd0\x00\x34" +
+           struct.pack("<H", len(stmt)) + stmt, 8192)
+    toks = tokens(c.recv()[1])
+    check("sp_executesql with a syntax error: ERROR, DONEPROC with "
+          "DONE_ERROR", toks[0] == (0xAA, 102) and toks[-1][0] == 0xFE and
+          toks[-1][1] & 0x2, repr(toks))
+    expect("... and its INSERT did not run",
+           run("select count(*) from be")[1], (0xD1, (2,)))
+
+
 def main():
     global PROC
     if os.environ.get("MSSQL_TEST_ADDRESS"):
@@ -327,6 +378,8 @@ def main():
     check("TM commit: ENVCHANGE 9 then a final DONE",
           len(toks) == 2 and toks[0] == (0xE3, 9) and toks[1][0] == 0xFD and
           toks[1][1] & 0x3 == 0, repr(toks))
+
+    batch_errors(c)
     c.s.close()
 
     c = Conn(host, port)

@@ -1096,6 +1096,10 @@ ddl_create_table(struct parser *p)
 	if (ddl_validate(p, &td, name) == -1 ||
 	    ddl_computed_types(p, &td, name) == -1)
 		goto out;
+	if (p->s->dry) { /* the compile pass: parsed to its end */
+		rc = 0;
+		goto out;
+	}
 	if (ddl_int(p, 0,
 		"SELECT count(*) FROM main.sim_objects WHERE name = "
 		"%Q AND schema_id = %d",
@@ -1654,6 +1658,8 @@ ddl_create_database(struct parser *p)
 
 	if (p_name(p, parts, 1) != 1)
 		return (-1);
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if (!p->s->sysadmin) {
 		sim_error_set(p->err, 262, 14, 1,
 		    "CREATE DATABASE permission "
@@ -1680,8 +1686,6 @@ ddl_create_database(struct parser *p)
 		 "SELECT max(database_id) FROM "
 		 "main.sim_databases") +
 	    1;
-	if (p->s->dry)
-		return (engine_dry_stop(p->s, p->err));
 	path = engine_db_path(p->s->srv, parts[0]);
 	unlink(path);
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
@@ -2119,6 +2123,10 @@ ddl_create_index(struct parser *p, int unique, int clustered)
 		return (-1);
 	}
 	ddl_index_options(p);
+	if (p->s->dry) { /* the compile pass: parsed to its end */
+		catalog_table_free(t);
+		return (0);
+	}
 	if (clustered && ddl_clustered_exists(p, t->object_id, name) == -1) {
 		catalog_table_free(t);
 		return (-1);

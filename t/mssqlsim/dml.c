@@ -1432,7 +1432,11 @@ dml_truncate(struct parser *p)
 	if (p_expect_kw(p, "TABLE") == -1 ||
 	    (t = dml_target(p, "DELETE")) == NULL)
 		return (-1);
-	if ((!p->s->dry && cdc_truncate_check(p->s, t, p->err) == -1) ||
+	if (p->s->dry) { /* the compile pass: parsed to its end */
+		catalog_table_free(t);
+		return (0);
+	}
+	if (cdc_truncate_check(p->s, t, p->err) == -1 ||
 	    engine_write_begin(p->s, p->err) == -1) { /* cdc_proc.c: 4711 */
 		catalog_table_free(t);
 		return (-1);

@@ -16,6 +16,22 @@
  * declared column types with SQL Server's errors, and identity, default,
  * computed and rowversion columns are filled in.
  *
+ * Batches.  SQL Server compiles a whole batch before it runs any of it
+ * (learn.microsoft.com "Batches"), so engine_exec_tokens() first makes
+ * a compile pass over the batch (s->dry): every statement is parsed and
+ * compiled up to where it would act, nothing is written, sent or set.
+ * A syntax error, or a binding error (207, 213, 4104, ...) of a
+ * statement whose tables all exist, fails the batch with nothing run.
+ * A statement naming a table that does not exist yet fails the pass
+ * with 208, which only skips it: deferred name resolution compiles it
+ * when it runs, and an error then (208, or a binding error) ends the
+ * batch and leaves the transaction open.  Run-time errors end their
+ * statement (constraint violations, arithmetic errors) or the batch
+ * and the transaction (conversion errors; any error under XACT_ABORT
+ * ON): engine_batch_abort(), engine_tran_abort().  The pass keeps no
+ * plan: the run parses and compiles each statement again (SQLite
+ * prepares it once, through the statement cache below).
+ *
  * Transactions.  Each session owns one SQLite connection to its current
  * database, plus (outside master) a second connection to master for
  * the server catalog: logins, databases and their options, copied into
@@ -1159,8 +1175,8 @@ engine_parse_typename(const char *s, struct sim_type *t, struct sim_error *err)
 static int
 engine_tran_abort(int number)
 {
-	return (number == 241 || number == 245 || number == 8114 ||
-	    number == 3960);
+	return (
+	    number == 241 || number == 245 || number == 8114 || number == 3960);
 }
 
 /*
@@ -1556,9 +1572,12 @@ engine_dry_error(struct parser *p, int start)
 
 /*
  * The compile pass over a whole batch: SQL Server runs nothing of a
- * batch with a syntax error.  Statements are parsed and compiled up to
- * where they would act (engine_dry_stop); declared variables are
- * dropped afterwards.  Returns 0 or 3 with p->err set.
+ * batch with a compile error (engine_compile_error).  Statements are
+ * parsed and compiled to their end and return without acting (SELECT,
+ * DML, SET, PRINT, EXEC, transaction statements), or up to where they
+ * would act (engine_dry_stop: most DDL), and the pass skips the rest;
+ * declared variables are dropped afterwards.  Returns 0 or 3 with
+ * p->err set.
  */
 static int
 engine_dry_run(struct sim_session *s, struct lex *lx, struct sim_error *err)
@@ -1697,7 +1716,7 @@ engine_exec_stmt(struct parser *p)
 		return (engine_stmt_exec(p));
 	if (lex_is_kw(t, "RETURN")) {
 		p->pos++;
-		return (1);
+		return (p->s->dry ? 0 : 1); /* the pass compiles what follows */
 	}
 	if (lex_is_kw(t, "RAISERROR"))
 		return (engine_stmt_raiserror(p));
