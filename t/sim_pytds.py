@@ -302,6 +302,406 @@ def test_tls():
         check("TLS with an untrusted certificate fails", True)
 
 
+def test_output():
+    """The OUTPUT clause ("OUTPUT clause (Transact-SQL)", learn.microsoft
+    .com): INSERTED holds a row as written (identity, DEFAULT and
+    computed values filled in), DELETED as it was; the rows come back
+    as a result set with the columns' types, nullability and aliases,
+    and the statement's row count is the rows it affected.  DELETED
+    does not exist in an INSERT nor INSERTED in a DELETE (4104), and a
+    bare column name does not reach them (207)."""
+    D = decimal.Decimal
+    with connect() as c:
+        cur = c.cursor()
+        cur.execute("create table #o (id int identity(10, 5) primary key, "
+                    "s varchar(10) not null default 'dflt', "
+                    "d decimal(10, 2), n nvarchar(20), twice as d * 2)")
+        cur.execute("insert into #o (d, n) output inserted.id, inserted.* "
+                    "values (1.5, N'\u00e9'), (null, null)")
+        expect("INSERT OUTPUT INSERTED.id, INSERTED.*: identity, DEFAULT "
+               "and computed values", cur.fetchall(),
+               [(10, 10, "dflt", D("1.50"), "\u00e9", D("3.00")),
+                (15, 15, "dflt", None, None, None)])
+        expect("... names in table order",
+               [d[0] for d in cur.description],
+               ["id", "id", "s", "d", "n", "twice"])
+        expect("... nullability of the columns",
+               [bool(d[6]) for d in cur.description],
+               [False, False, False, True, True, True])
+        expect("... row count is the rows inserted", cur.rowcount, 2)
+        cur.execute("insert into #o (s, d) output inserted.id as new_id, "
+                    "inserted.d * 10 as tenfold select 'x', 2")
+        expect("INSERT OUTPUT ... SELECT with aliases and an expression",
+               ([d[0] for d in cur.description], cur.fetchall()),
+               (["new_id", "tenfold"], [(20, D("20.00"))]))
+        cur.execute("insert into #o (d) output inserted.id values (%s)",
+                    (D("7.25"),))
+        expect("INSERT OUTPUT through sp_executesql", cur.fetchall(),
+               [(25,)])
+        cur.execute("update #o set d = d + 1, s = 'new' output deleted.d, "
+                    "inserted.d, deleted.s as old_s, inserted.twice "
+                    "where id in (10, 20)")
+        expect("UPDATE OUTPUT DELETED (old) and INSERTED (new) values",
+               sorted(cur.fetchall()),
+               [(D("1.50"), D("2.50"), "dflt", D("5.00")),
+                (D("2.00"), D("3.00"), "x", D("6.00"))])
+        expect("... row count is the rows updated", cur.rowcount, 2)
+        cur.execute("delete from #o output deleted.* where id = 15")
+        expect("DELETE OUTPUT DELETED.*", cur.fetchall(),
+               [(15, "dflt", None, None, None)])
+        cur.execute("delete from #o output deleted.id where id = 99")
+        expect("DELETE OUTPUT of no row: an empty result, count 0",
+               (cur.fetchall(), cur.rowcount), ([], 0))
+        for sql, no in [
+                ("insert into #o (d) output deleted.id values (1)", 4104),
+                ("delete from #o output inserted.id where id = 10", 4104),
+                ("update #o set d = 1 output id", 207)]:
+            try:
+                cur.execute(sql)
+                check("error %d: %s" % (no, sql), False)
+            except pytds.Error as e:
+                expect("error %d: %s" % (no, sql),
+                       getattr(e, "msg_no", None), no)
+        expect("... and none of them ran",
+               q1(cur, "select count(*), sum(d) from #o"), (3, D("12.75")))
+
+
+def fk_err(cur, sql):
+    """(number, message) of the error sql raises, or None."""
+    try:
+        cur.execute(sql)
+    except pytds.Error as e:
+        return (getattr(e, "msg_no", None), str(e).split("\n")[0])
+    return None
+
+
+def test_foreign_keys():
+    """FOREIGN KEY constraints ("Primary and foreign key constraints",
+    "CREATE TABLE", "ALTER TABLE table_constraint", sys.foreign_keys,
+    learn.microsoft.com): column and table constraints, composite keys;
+    the referenced columns must be a PRIMARY KEY or UNIQUE key (1776,
+    then 1750); a referencing row needs its referenced row unless one
+    of its key columns is NULL (547 "... FOREIGN KEY constraint"); a
+    referenced row with referencing rows can not go with NO ACTION (547
+    "... REFERENCE constraint"), CASCADE / SET NULL / SET DEFAULT act on
+    the referencing rows; the failing statement is rolled back and the
+    batch goes on; DROP TABLE (3726) and TRUNCATE TABLE (4712) of a
+    referenced table fail."""
+    with connect() as c:
+        cur = c.cursor()
+        db = q1(cur, "select db_name()")[0]
+        cur.execute("create table fp (id int primary key, code char(2) "
+                    "not null unique, a int, b int, unique (a, b))")
+        cur.execute("insert into fp values (1, 'aa', 1, 1), "
+                    "(2, 'bb', 1, 2), (3, 'cc', 2, 1)")
+        cur.execute("create table fc (id int primary key, "
+                    "pid int foreign key references fp(id), "
+                    "code char(2) constraint fc_code references fp (code) "
+                    "on update cascade, x int, y int, "
+                    "constraint fc_ab foreign key (x, y) references fp (a, b)"
+                    " on delete set null)")
+        cur.execute("insert into fc values (10, 1, 'aa', 1, 2), "
+                    "(11, null, null, null, 9)")
+        expect("NULL in a key column skips the check",
+               q1(cur, "select count(*) from fc"), (2,))
+        expect("547 INSERT of a row without its referenced row",
+               fk_err(cur, "insert into fc values (12, 7, 'aa', 1, 1)"),
+               (547, 'The INSERT statement conflicted with the FOREIGN KEY '
+                'constraint "%s". The conflict occurred in database "%s", '
+                'table "dbo.fp", column \'id\'.' % (q1(
+                    cur, "select name from sys.foreign_keys where "
+                    "parent_object_id = object_id('fc') and name like "
+                    "'FK__fc__pid%'")[0], db)))
+        expect("547 of a composite key names no column",
+               fk_err(cur, "update fc set y = 3 where id = 10"),
+               (547, 'The UPDATE statement conflicted with the FOREIGN KEY '
+                'constraint "fc_ab". The conflict occurred in database '
+                '"%s", table "dbo.fp".' % db))
+        expect("547 DELETE of a referenced row (NO ACTION)",
+               fk_err(cur, "delete from fp where id = 1"),
+               (547, 'The DELETE statement conflicted with the REFERENCE '
+                'constraint "%s". The conflict occurred in database "%s", '
+                'table "dbo.fc", column \'pid\'.' % (q1(
+                    cur, "select name from sys.foreign_keys where name "
+                    "like 'FK__fc__pid%'")[0], db)))
+        fk_err(cur, "delete from fp where id in (1, 3); insert into fp "
+               "values (9, 'zy', 9, 9)")
+        expect("... statement rolled back, batch goes on",
+               cur.execute("select id from fp order by id").fetchall(),
+               [(1,), (2,), (3,), (9,)])
+        cur.execute("update fp set code = 'zz' where id = 1")
+        expect("ON UPDATE CASCADE sets the new key",
+               q1(cur, "select code from fc where id = 10"), ("zz",))
+        cur.execute("delete from fp where id = 2")
+        expect("ON DELETE SET NULL",
+               q1(cur, "select x, y, pid from fc where id = 10"),
+               (None, None, 1))
+        e = fk_err(cur, "create table fbad (a int references fp(a))")
+        check("1776 then 1750: referenced columns not a key",
+              e[0] == 1750 and e[1].startswith(
+                  "There are no primary or candidate keys in the "
+                  "referenced table 'dbo.fp' that match the referencing "
+                  "column list in the foreign key 'FK__fbad__a__") and
+              e[1].endswith("Could not create constraint or index. See "
+                            "previous errors."), e)
+        expect("... and the table was not created",
+               q1(cur, "select object_id('fbad')"), (None,))
+        expect("3726 DROP TABLE of a referenced table",
+               fk_err(cur, "drop table fp"),
+               (3726, "Could not drop object 'dbo.fp' because it is "
+                "referenced by a FOREIGN KEY constraint."))
+        expect("4712 TRUNCATE TABLE of a referenced table",
+               fk_err(cur, "truncate table fp"),
+               (4712, "Cannot truncate table 'dbo.fp' because it is being "
+                "referenced by a FOREIGN KEY constraint."))
+        expect("sys.foreign_keys",
+               sorted(cur.execute(
+                   "select name, type, type_desc, object_name("
+                   "referenced_object_id), delete_referential_action_desc,"
+                   " update_referential_action, is_disabled, "
+                   "is_not_trusted, key_index_id from sys.foreign_keys "
+                   "where name not like 'FK__%'").fetchall()),
+               [("fc_ab", "F ", "FOREIGN_KEY_CONSTRAINT", "fp", "SET_NULL",
+                 0, False, False, 3),
+                ("fc_code", "F ", "FOREIGN_KEY_CONSTRAINT", "fp",
+                 "NO_ACTION", 1, False, False, 2)])
+        expect("sys.foreign_key_columns of fc_ab",
+               cur.execute(
+                   "select constraint_column_id, parent_column_id, "
+                   "referenced_column_id from sys.foreign_key_columns "
+                   "where constraint_object_id = object_id('fc_ab') "
+                   "order by 1").fetchall(), [(1, 4, 3), (2, 5, 4)])
+        expect("INFORMATION_SCHEMA.REFERENTIAL_CONSTRAINTS",
+               q1(cur, "select unique_constraint_name like 'PK__fp%', "
+                  "update_rule, delete_rule from information_schema."
+                  "referential_constraints where constraint_name = "
+                  "'fc_ab'")[1:], ("NO ACTION", "SET NULL"))
+        expect("INFORMATION_SCHEMA.TABLE_CONSTRAINTS and sys.objects",
+               q1(cur, "select c.constraint_type, o.type, "
+                  "object_name(o.parent_object_id) from information_schema."
+                  "table_constraints c join sys.objects o on o.name = "
+                  "c.constraint_name where c.constraint_name = 'fc_ab'"),
+               ("FOREIGN KEY", "F ", "fc"))
+        pk = q1(cur, "select name from sys.key_constraints where "
+                "parent_object_id = object_id('fp') and type = 'PK'")[0]
+        e = fk_err(cur, "alter table fp drop constraint " + pk)
+        check("3725 then 3727: dropping a referenced PRIMARY KEY",
+              e[0] == 3727 and e[1].startswith(
+                  "The constraint '%s' is being referenced by table 'fc', "
+                  "foreign key constraint 'FK__fc__pid__" % pk), e)
+        cur.execute("alter table fc drop constraint fc_ab")
+        cur.execute("create table fg (id int primary key, cid int not null,"
+                    " constraint fg_c foreign key (cid) references fc "
+                    "on delete cascade)")
+        cur.execute("alter table fc add constraint fc_p2 foreign key (pid) "
+                    "references fp on delete cascade")
+        cur.execute("insert into fg values (100, 10), (101, 11)")
+        expect("547 ALTER TABLE ADD WITH CHECK over a violating row",
+               fk_err(cur, "alter table fg add constraint fg_bad foreign "
+                      "key (id) references fp(id)")[0], 547)
+        cur.execute("alter table fg with nocheck add constraint fg_bad "
+                    "foreign key (id) references fp(id)")
+        expect("WITH NOCHECK: not trusted",
+               q1(cur, "select is_not_trusted from sys.foreign_keys where "
+                  "name = 'fg_bad'"), (True,))
+        cur.execute("alter table fg nocheck constraint fg_bad")
+        expect("NOCHECK CONSTRAINT: disabled, not checked",
+               q1(cur, "select is_disabled from sys.foreign_keys where "
+                  "name = 'fg_bad'"), (True,))
+        cur.execute("alter table fc drop constraint %s" % q1(
+            cur, "select name from sys.foreign_keys where name like "
+            "'FK__fc__pid%'")[0])
+        cur.execute("alter table fc drop constraint fc_code")
+        cur.execute("delete from fp where id = 1")
+        expect("CASCADE through two levels",
+               cur.execute("select 'fc', id from fc union all select "
+                           "'fg', id from fg order by 1, 2").fetchall(),
+               [("fc", 11), ("fg", 101)])
+        cur.execute("create table fd (id int primary key, pid int default 3 "
+                    "constraint fd_p references fp(id) on delete set "
+                    "default)")
+        cur.execute("insert into fd values (1, 9); delete from fp where "
+                    "id = 9")
+        expect("ON DELETE SET DEFAULT", q1(cur, "select pid from fd"), (3,))
+        cur.execute("create table ft (id int primary key, up int "
+                    "constraint ft_up references ft)")
+        cur.execute("insert into ft values (1, null), (2, 1)")
+        e = fk_err(cur, "insert into ft values (3, 7)")
+        check("547 of a self-reference: FOREIGN KEY SAME TABLE",
+              e[1].startswith("The INSERT statement conflicted with the "
+                              "FOREIGN KEY SAME TABLE constraint \"ft_up\""),
+              e)
+        e = fk_err(cur, "delete from ft where id = 1")
+        check("... and SAME TABLE REFERENCE",
+              e[1].startswith("The DELETE statement conflicted with the "
+                              "SAME TABLE REFERENCE constraint \"ft_up\""), e)
+        cur.execute("delete from ft")
+        expect("a statement deleting parent and child together",
+               q1(cur, "select count(*) from ft"), (0,))
+        e = fk_err(cur, "alter table ft add constraint ft_c foreign key "
+                   "(up) references ft on delete cascade")
+        check("1785 then 1750: a cascade cycle",
+              e[0] == 1750 and e[1].startswith(
+                  "Introducing FOREIGN KEY constraint 'ft_c' on table 'ft' "
+                  "may cause cycles or multiple cascade paths."), e)
+        expect("4922 DROP COLUMN of a foreign key column",
+               fk_err(cur, "alter table ft drop column up")[0], 4922)
+
+
+def test_fk_ct_cdc():
+    """Cascaded changes are changes of the referencing table in the same
+    transaction (SQLSERVER.md 1.2: FK cascades share the statement's
+    version), for Change Tracking and CDC alike."""
+    with connect() as c:
+        cur = c.cursor()
+        cur.execute("create database fkct")
+        cur.execute("use fkct")
+        cur.execute("alter database fkct set change_tracking = on")
+        cur.execute("exec sys.sp_cdc_enable_db")
+        cur.execute("create table p (id int primary key)")
+        cur.execute("create table ch (id int primary key, pid int "
+                    "references p on delete cascade)")
+        cur.execute("alter table ch enable change_tracking")
+        cur.execute("exec sys.sp_cdc_enable_table @source_schema = N'dbo',"
+                    " @source_name = N'ch', @role_name = NULL")
+        cur.execute("insert into p values (1), (2)")
+        cur.execute("insert into ch values (10, 1), (11, 1), (12, 2)")
+        v = q1(cur, "select change_tracking_current_version()")[0]
+        cur.execute("delete from p where id = 1")
+        expect("CT: the cascaded deletes at the next version",
+               cur.execute("select id, sys_change_operation, "
+                           "sys_change_version from changetable(changes "
+                           "ch, %d) as c order by id" % v).fetchall(),
+               [(10, "D", v + 1), (11, "D", v + 1)])
+        cur.execute("exec sys.sp_cdc_scan")
+        got = cur.execute(
+            "select __$operation, id, pid, __$start_lsn from cdc.dbo_ch_CT "
+            "order by __$start_lsn, __$seqval").fetchall()
+        expect("CDC: the cascaded deletes (operation 1, old values)",
+               [g[:3] for g in got if g[0] == 1], [(1, 10, 1), (1, 11, 1)])
+        check("... in one transaction (one LSN)",
+              len(set(g[3] for g in got if g[0] == 1)) == 1, got)
+        cur.execute("use master")
+        cur.execute("drop database fkct")
+
+
+def test_views():
+    """Views ("CREATE VIEW (Transact-SQL)", learn.microsoft.com): a view
+    reads like a table (joins, WHERE, ORDER BY, sp_executesql) with its
+    columns named by the SELECT or the column list; CREATE OR ALTER and
+    ALTER replace it; the catalog lists it in sys.objects (type 'V '),
+    sys.views, sys.sql_modules, INFORMATION_SCHEMA.VIEWS and .TABLES
+    (TABLE_TYPE 'VIEW'), never in sys.tables; the definition is the
+    batch as written, ALTER stored as CREATE and CREATE OR ALTER without
+    OR ALTER (sqlquantumleap.com, "Stored Procedure / Function / View /
+    Trigger Definitions Can Be Wrong").  Errors: ORDER BY without
+    TOP (1033), not first in the batch (111, nothing runs), unnamed
+    (4511) and duplicate (4506) columns, a column list too long (4502)
+    or too short (8158), a #temp table (4508), DROP of the wrong kind
+    (3705), a missing view
+    (3701); writes through a view are refused (4406)."""
+    with connect() as c:
+        cur = c.cursor()
+        cur.execute("create table vt (id int identity primary key, "
+                    "a varchar(10) not null, b int)")
+        cur.execute("create table vu (id int primary key, tid int, "
+                    "x nvarchar(5))")
+        cur.execute("insert into vt (a, b) values ('one', 1), ('two', 2), "
+                    "('three', null)")
+        cur.execute("insert into vu values (1, 1, N'x1'), (2, 2, N'x2')")
+        cur.execute("create table #vtemp (id int)")
+        cur.execute("create view vv as select id, a, b * 10 as b10, "
+                    "'lit' as l from vt where id < 3")
+        cur.execute("select * from vv order by id desc")
+        expect("SELECT from a view", cur.fetchall(),
+               [(2, "two", 20, "lit"), (1, "one", 10, "lit")])
+        expect("... its columns: names and nullability",
+               [(d[0], bool(d[6])) for d in cur.description],
+               [("id", False), ("a", False), ("b10", True), ("l", True)])
+        cur.execute("select vv.a, vu.x from vv join vu on vu.tid = vv.id "
+                    "where vv.b10 > 10")
+        expect("a view joined with a table", cur.fetchall(), [("two", "x2")])
+        expect("a view through sp_executesql",
+               q1(cur, "select a from vv where id = %s", (1,)), ("one",))
+        cur.execute("/* two */ create view dbo.vv2 (k, name) as select "
+                    "top (2) id, a from vt order by id desc")
+        cur.execute("select * from vv2 order by k")
+        expect("column list, TOP ... ORDER BY",
+               ([d[0] for d in cur.description], cur.fetchall()),
+               (["k", "name"], [(2, "two"), (3, "three")]))
+        cur.execute("create or alter view vv as select id, a from vt")
+        expect("CREATE OR ALTER VIEW replaces it",
+               q1(cur, "select count(*) from vv"), (3,))
+        expect("... its definition loses OR ALTER",
+               q1(cur, "select definition from sys.sql_modules where "
+                  "object_id = object_id('vv')"),
+               ("create   view vv as select id, a from vt",))
+        oid = q1(cur, "select object_id('vv')")[0]
+        cur.execute("alter view vv as select a from vt where id = 2")
+        expect("ALTER VIEW replaces it, keeping the object_id",
+               (q1(cur, "select * from vv"),
+                q1(cur, "select object_id('vv')")[0]), (("two",), oid))
+        cur.execute("select name, type, type_desc from sys.objects where "
+                    "name in ('vv', 'vv2', 'vt') order by name")
+        expect("sys.objects: type 'V ', VIEW", cur.fetchall(),
+               [("vt", "U ", "USER_TABLE"), ("vv", "V ", "VIEW"),
+                ("vv2", "V ", "VIEW")])
+        cur.execute("select name from sys.views order by name")
+        expect("sys.views", cur.fetchall(), [("vv",), ("vv2",)])
+        cur.execute("select name from sys.tables where name like 'v%' "
+                    "order by name")
+        expect("sys.tables has no views", cur.fetchall(),
+               [("vt",), ("vu",)])
+        expect("sys.sql_modules.definition: ALTER stored as CREATE",
+               q1(cur, "select definition from sys.sql_modules where "
+                  "object_id = object_id('vv')"),
+               ("CREATE view vv as select a from vt where id = 2",))
+        expect("... CREATE as written, comments included",
+               q1(cur, "select definition from sys.sql_modules where "
+                  "object_id = object_id('vv2')"),
+               ("/* two */ create view dbo.vv2 (k, name) as select top (2) "
+                "id, a from vt order by id desc",))
+        cur.execute("select TABLE_NAME, TABLE_TYPE from "
+                    "INFORMATION_SCHEMA.TABLES where TABLE_NAME like 'v%' "
+                    "order by 1")
+        expect("INFORMATION_SCHEMA.TABLES: TABLE_TYPE VIEW", cur.fetchall(),
+               [("vt", "BASE TABLE"), ("vu", "BASE TABLE"), ("vv", "VIEW"),
+                ("vv2", "VIEW")])
+        expect("INFORMATION_SCHEMA.VIEWS",
+               q1(cur, "select TABLE_SCHEMA, TABLE_NAME, CHECK_OPTION, "
+                  "IS_UPDATABLE from INFORMATION_SCHEMA.VIEWS where "
+                  "TABLE_NAME = 'vv2'"), ("dbo", "vv2", "NONE", "NO"))
+        for sql, no in [
+                ("create view vx as select id from vt order by id", 1033),
+                ("create view vx as select id, id from vt", 4506),
+                ("create view vx as select id + 1 from vt", 4511),
+                ("create view vx (a, b) as select id from vt", 4502),
+                ("create view vx (a) as select id, a from vt", 8158),
+                ("create view vx as select id from #vtemp", 4508),
+                ("create view vv as select 1 as one", 2714),
+                ("insert into vt (a) values ('no'); "
+                 "create view vx as select 1 as one", 111),
+                ("insert into vv2 (name) values ('x')", 4406),
+                ("update vv2 set name = 'x'", 4406),
+                ("delete from vv2", 4406),
+                ("drop table vv2", 3705),
+                ("drop view vt", 3705),
+                ("drop view vx", 3701)]:
+            try:
+                cur.execute(sql)
+                check("error %d: %s" % (no, sql), False)
+            except pytds.Error as e:
+                expect("error %d: %s" % (no, sql),
+                       getattr(e, "msg_no", None), no)
+        expect("... and none of them ran",
+               q1(cur, "select count(*), object_id('vx') from vt"),
+               (3, None))
+        cur.execute("drop view vv, vv2")
+        cur.execute("drop view if exists vv")
+        expect("DROP VIEW [IF EXISTS]",
+               q1(cur, "select count(*) from sys.views"), (0,))
+
+
 run("logins", test_logins)
 run("parameters", test_params)
 run("transactions", test_transactions)
@@ -309,4 +709,8 @@ run("cancel", test_cancel)
 run("threads", test_threads)
 run("types", test_types)
 run("tls", test_tls)
+run("output", test_output)
+run("views", test_views)
+run("foreign keys", test_foreign_keys)
+run("foreign keys: CT and CDC", test_fk_ct_cdc)
 simtest.finish()

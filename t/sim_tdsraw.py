@@ -260,6 +260,57 @@ def batch_errors(c):
            run("select count(*) from be")[1], (0xD1, (2,)))
 
 
+def colflags(p):
+    """The Flags of each column of the first COLMETADATA in a reply
+    (INT4 and INTN columns only)."""
+    i = p.index(b"\x81") + 1
+    n = struct.unpack("<H", p[i:i + 2])[0]
+    i += 2
+    out = []
+    for _ in range(n):
+        out.append(struct.unpack("<H", p[i + 4:i + 6])[0])
+        i += 6  # UserType, Flags
+        i += 1 if p[i] == 0x38 else 2  # INT4, or INTN and its length
+        i += 1 + p[i] * 2
+    return out
+
+
+def output_clause(c):
+    """The OUTPUT clause ("OUTPUT clause (Transact-SQL)", learn.microsoft
+    .com): one result set (COLMETADATA, a ROW per affected row) before
+    the statement's own DONE, whose DONE_COUNT is the affected rows; an
+    INSERT's identity values are in INSERTED; UPDATE sees DELETED (old)
+    and INSERTED (new); a statement touching no row still sends the
+    COLMETADATA.  Column flags are the column's: an identity NOT NULL
+    column is not nullable (bit 0) and has fIdentity (0x10)."""
+    def run(sql):
+        c.send(0x01, batch(sql), 8192)
+        p = c.recv()[1]
+        return tokens(p), p
+
+    run("create table ot (id int identity(1,1) primary key, v int)")
+    toks, p = run("insert into ot (v) output inserted.id, inserted.v "
+                  "values (7), (8)")
+    expect("INSERT OUTPUT: rows, then one DONE_COUNT", toks,
+           [(0x81, 2), (0xD1, (1, 7)), (0xD1, (2, 8)), (0xFD, 0x10)])
+    expect("... whose count is the rows inserted",
+           struct.unpack("<Q", p[-8:])[0], 2)
+    expect("... INSERTED.id keeps the identity column's flags",
+           [f & 0x11 for f in colflags(p)], [0x10, 0x01])
+    toks, p = run("update ot set v = v + 1 output deleted.v, inserted.v "
+                  "where id = 2")
+    expect("UPDATE OUTPUT: old and new values", toks,
+           [(0x81, 2), (0xD1, (8, 9)), (0xFD, 0x10)])
+    toks, p = run("delete from ot output deleted.id where id > 5")
+    expect("DELETE OUTPUT of no row: COLMETADATA and DONE_COUNT 0",
+           (toks, struct.unpack("<Q", p[-8:])[0]),
+           ([(0x81, 1), (0xFD, 0x10)], 0))
+    toks, p = run("insert into ot (v) output deleted.v values (1); "
+                  "select 1")
+    expect("DELETED in an INSERT: 4104 when the batch compiles", toks,
+           [(0xAA, 4104), (0xFD, 0x02)])
+
+
 def main():
     global PROC
     if os.environ.get("MSSQL_TEST_ADDRESS"):
@@ -380,6 +431,7 @@ def main():
           toks[1][1] & 0x3 == 0, repr(toks))
 
     batch_errors(c)
+    output_clause(c)
     c.s.close()
 
     c = Conn(host, port)

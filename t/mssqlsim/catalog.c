@@ -65,6 +65,18 @@ static const char *catalog_schema_sql =
     " member TEXT COLLATE NOCASE);"
     "CREATE TABLE IF NOT EXISTS sim_checks(object_id INTEGER PRIMARY KEY,"
     " definition TEXT, column_id INTEGER);"
+    /* views (view.c): the text of CREATE VIEW */
+    "CREATE TABLE IF NOT EXISTS sim_modules(object_id INTEGER PRIMARY KEY,"
+    " definition TEXT);"
+    /* FOREIGN KEY constraints (fk.c): actions 0 NO ACTION .. 3 SET DEFAULT */
+    "CREATE TABLE IF NOT EXISTS sim_fks(object_id INTEGER PRIMARY KEY,"
+    " parent_object_id INTEGER, referenced_object_id INTEGER, key_index_id"
+    " INTEGER, delete_action INTEGER, update_action INTEGER, is_disabled"
+    " INTEGER, is_not_trusted INTEGER, is_system_named INTEGER);"
+    "CREATE TABLE IF NOT EXISTS sim_fk_columns(constraint_object_id INTEGER,"
+    " constraint_column_id INTEGER, parent_object_id INTEGER,"
+    " parent_column_id INTEGER, referenced_object_id INTEGER,"
+    " referenced_column_id INTEGER);"
     /* Change Tracking (ct.c): the database's settings, tracked tables
      * and the commit time of every version */
     "CREATE TABLE IF NOT EXISTS sim_ct_db(id INTEGER PRIMARY KEY,"
@@ -136,7 +148,8 @@ struct catview {
 	"substr(o.type || ' ', 1, 2), CASE o.type WHEN 'U' THEN " \
 	"'USER_TABLE' WHEN 'PK' THEN 'PRIMARY_KEY_CONSTRAINT' WHEN 'UQ' " \
 	"THEN 'UNIQUE_CONSTRAINT' WHEN 'D' THEN 'DEFAULT_CONSTRAINT' WHEN " \
-	"'C' THEN 'CHECK_CONSTRAINT' ELSE " \
+	"'C' THEN 'CHECK_CONSTRAINT' WHEN 'F' THEN " \
+	"'FOREIGN_KEY_CONSTRAINT' WHEN 'V' THEN 'VIEW' ELSE " \
 	"'USER_TABLE' END, o.create_date, o.modify_date, " \
 	"sim_cdc_ms_shipped(o.schema_id, o.name), 0, 0"
 
@@ -228,6 +241,44 @@ static const struct catview catalog_views[] = {
 	    "SELECT " BASESQL ", i.index_id, 0, 1 FROM main.sim_objects o JOIN "
 	    "main.sim_indexes i ON i.constraint_id = o.object_id WHERE o.type "
 	    "IN ('PK', 'UQ')" },
+	{ "sys", "foreign_keys", /* fk.c */
+	    BASECOLS ";referenced_object_id int;key_index_id int;is_disabled "
+		     "bit;is_not_for_replication bit;is_not_trusted bit;"
+		     "delete_referential_action tinyint;"
+		     "delete_referential_action_desc nvarchar(60);"
+		     "update_referential_action tinyint;"
+		     "update_referential_action_desc nvarchar(60);"
+		     "is_system_named bit",
+	    "SELECT " BASESQL ", f.referenced_object_id, f.key_index_id, "
+	    "f.is_disabled, 0, f.is_not_trusted, f.delete_action, CASE "
+	    "f.delete_action WHEN 1 THEN 'CASCADE' WHEN 2 THEN 'SET_NULL' "
+	    "WHEN 3 THEN 'SET_DEFAULT' ELSE 'NO_ACTION' END, f.update_action, "
+	    "CASE f.update_action WHEN 1 THEN 'CASCADE' WHEN 2 THEN "
+	    "'SET_NULL' WHEN 3 THEN 'SET_DEFAULT' ELSE 'NO_ACTION' END, "
+	    "f.is_system_named FROM main.sim_objects o JOIN main.sim_fks f "
+	    "USING (object_id)" },
+	{ "sys", "foreign_key_columns",
+	    "constraint_object_id int;constraint_column_id int;"
+	    "parent_object_id int;parent_column_id int;referenced_object_id "
+	    "int;referenced_column_id int",
+	    "SELECT * FROM main.sim_fk_columns" },
+	{ "INFORMATION_SCHEMA", "REFERENTIAL_CONSTRAINTS",
+	    "CONSTRAINT_CATALOG nvarchar(128);CONSTRAINT_SCHEMA nvarchar(128);"
+	    "CONSTRAINT_NAME nvarchar(128);UNIQUE_CONSTRAINT_CATALOG "
+	    "nvarchar(128);UNIQUE_CONSTRAINT_SCHEMA nvarchar(128);"
+	    "UNIQUE_CONSTRAINT_NAME nvarchar(128);MATCH_OPTION varchar(7);"
+	    "UPDATE_RULE varchar(11);DELETE_RULE varchar(11)",
+	    "SELECT sim_db_name(), s.name, o.name, sim_db_name(), rs.name, "
+	    "i.name, 'SIMPLE', CASE f.update_action WHEN 1 THEN 'CASCADE' "
+	    "WHEN 2 THEN 'SET NULL' WHEN 3 THEN 'SET DEFAULT' ELSE 'NO "
+	    "ACTION' END, CASE f.delete_action WHEN 1 THEN 'CASCADE' WHEN 2 "
+	    "THEN 'SET NULL' WHEN 3 THEN 'SET DEFAULT' ELSE 'NO ACTION' END "
+	    "FROM main.sim_fks f JOIN main.sim_objects o USING (object_id) "
+	    "JOIN main.sim_schemas s ON s.schema_id = o.schema_id JOIN "
+	    "main.sim_objects r ON r.object_id = f.referenced_object_id JOIN "
+	    "main.sim_schemas rs ON rs.schema_id = r.schema_id JOIN "
+	    "main.sim_indexes i ON i.object_id = f.referenced_object_id AND "
+	    "i.index_id = f.key_index_id" },
 	{ "sys", "partitions",
 	    "partition_id bigint;object_id int;index_id int;partition_number "
 	    "int;hobt_id bigint;rows bigint;filestream_filegroup_id smallint;"
@@ -312,9 +363,31 @@ static const struct catview catalog_views[] = {
 	{ "INFORMATION_SCHEMA", "TABLES",
 	    "TABLE_CATALOG nvarchar(128);TABLE_SCHEMA nvarchar(128);TABLE_NAME "
 	    "nvarchar(128);TABLE_TYPE varchar(10)",
-	    "SELECT sim_db_name(), s.name, o.name, 'BASE TABLE' FROM "
-	    "main.sim_objects o JOIN main.sim_schemas s USING (schema_id) "
-	    "WHERE o.type = 'U'" },
+	    "SELECT sim_db_name(), s.name, o.name, CASE o.type WHEN 'V' THEN "
+	    "'VIEW' ELSE 'BASE TABLE' END FROM main.sim_objects o JOIN "
+	    "main.sim_schemas s USING (schema_id) WHERE o.type IN ('U', 'V')" },
+	{ "INFORMATION_SCHEMA", "VIEWS", /* view.c */
+	    "TABLE_CATALOG nvarchar(128);TABLE_SCHEMA nvarchar(128);TABLE_NAME "
+	    "nvarchar(128);VIEW_DEFINITION nvarchar(4000);CHECK_OPTION "
+	    "varchar(7);IS_UPDATABLE varchar(2)",
+	    "SELECT sim_db_name(), s.name, o.name, substr(m.definition, 1, "
+	    "4000), 'NONE', 'NO' FROM main.sim_objects o JOIN main.sim_schemas "
+	    "s USING (schema_id) JOIN main.sim_modules m USING (object_id) "
+	    "WHERE o.type = 'V'" },
+	{ "sys", "views",
+	    BASECOLS ";is_replicated bit;has_replication_filter bit;"
+		     "has_opaque_metadata bit;has_unchecked_assembly_data bit;"
+		     "with_check_option bit;is_date_correlation_view bit;"
+		     "is_tracked_by_cdc bit",
+	    "SELECT " BASESQL ", 0, 0, 0, 0, 0, 0, 0 FROM main.sim_objects o "
+	    "WHERE o.type = 'V'" },
+	{ "sys", "sql_modules",
+	    "object_id int;definition nvarchar(max);uses_ansi_nulls bit;"
+	    "uses_quoted_identifier bit;is_schema_bound bit;"
+	    "uses_database_collation bit;is_recompiled bit;null_on_null_input "
+	    "bit;execute_as_principal_id int;uses_native_compilation bit",
+	    "SELECT object_id, definition, 1, 1, 0, 1, 0, 0, NULL, 0 FROM "
+	    "main.sim_modules" },
 	{ "INFORMATION_SCHEMA", "COLUMNS",
 	    "TABLE_CATALOG nvarchar(128);TABLE_SCHEMA nvarchar(128);TABLE_NAME "
 	    "nvarchar(128);COLUMN_NAME nvarchar(128);ORDINAL_POSITION int;"
@@ -350,7 +423,7 @@ static const struct catview catalog_views[] = {
 	    "IN (35, 99, 167, 175, 231, 239) THEN '" COLLATION_NAME "' END, "
 	    "NULL, NULL, NULL FROM main.sim_columns c JOIN main.sim_objects o "
 	    "USING (object_id) JOIN main.sim_schemas s ON s.schema_id = "
-	    "o.schema_id WHERE o.type = 'U'" },
+	    "o.schema_id WHERE o.type IN ('U', 'V')" },
 	{ "INFORMATION_SCHEMA", "TABLE_CONSTRAINTS",
 	    "CONSTRAINT_CATALOG nvarchar(128);CONSTRAINT_SCHEMA nvarchar(128);"
 	    "CONSTRAINT_NAME nvarchar(128);TABLE_CATALOG nvarchar(128);"
@@ -359,10 +432,11 @@ static const struct catview catalog_views[] = {
 	    "INITIALLY_DEFERRED varchar(2)",
 	    "SELECT sim_db_name(), s.name, k.name, sim_db_name(), s.name, "
 	    "t.name, CASE k.type WHEN 'PK' THEN 'PRIMARY KEY' WHEN 'C' THEN "
-	    "'CHECK' ELSE 'UNIQUE' END, 'NO', 'NO' FROM main.sim_objects k "
-	    "JOIN main.sim_objects t ON t.object_id = k.parent_object_id JOIN "
-	    "main.sim_schemas s ON s.schema_id = k.schema_id WHERE k.type IN "
-	    "('PK', 'UQ', 'C')" },
+	    "'CHECK' WHEN 'F' THEN 'FOREIGN KEY' ELSE 'UNIQUE' END, 'NO', "
+	    "'NO' FROM main.sim_objects k JOIN main.sim_objects t ON "
+	    "t.object_id = k.parent_object_id JOIN main.sim_schemas s ON "
+	    "s.schema_id = k.schema_id WHERE k.type IN ('PK', 'UQ', 'C', "
+	    "'F')" },
 	{ "INFORMATION_SCHEMA", "KEY_COLUMN_USAGE",
 	    "CONSTRAINT_CATALOG nvarchar(128);CONSTRAINT_SCHEMA nvarchar(128);"
 	    "CONSTRAINT_NAME nvarchar(128);TABLE_CATALOG nvarchar(128);"
@@ -663,7 +737,7 @@ catalog_load_cols(struct sim_session *s, struct table *t)
 	engine_stmt_put(s, st);
 }
 
-/* Find a user table; 0 when missing. */
+/* Find a user table or view; 0 when missing. */
 static int
 catalog_find_table(struct sim_session *s, const char *schema, const char *name,
     struct table *t)
@@ -674,9 +748,9 @@ catalog_find_table(struct sim_session *s, const char *schema, const char *name,
 
 	snprintf(sql, sizeof(sql),
 	    "SELECT o.object_id, o.name, s.name, "
-	    "s.schema_id FROM \"%s\".sim_objects o JOIN \"%s\".sim_schemas s "
-	    "USING (schema_id) WHERE o.type = 'U' AND o.name = ? AND s.name = "
-	    "?",
+	    "s.schema_id, o.type FROM \"%s\".sim_objects o JOIN "
+	    "\"%s\".sim_schemas s USING (schema_id) WHERE o.type IN ('U', "
+	    "'V') AND o.name = ? AND s.name = ?",
 	    t->db, t->db);
 	if ((st = engine_stmt_get(s, sql, NULL)) == NULL)
 		return (0);
@@ -689,6 +763,8 @@ catalog_find_table(struct sim_session *s, const char *schema, const char *name,
 		snprintf(t->schema, sizeof(t->schema), "%s",
 		    sqlite3_column_text(st, 2));
 		t->schema_id = sqlite3_column_int(st, 3);
+		if (strcmp((const char *)sqlite3_column_text(st, 4), "V") == 0)
+			t->is_view = 3; /* view.c */
 		if (strcmp(t->db, "main") == 0)
 			snprintf(t->sqlname, sizeof(t->sqlname), "\"%s.%s\"",
 			    t->schema, t->name);

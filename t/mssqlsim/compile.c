@@ -18,7 +18,9 @@
  * first (correlated subqueries see the outer sources), with SQL
  * Server's errors 207, 209 and 4104.  Variables become ?N parameters
  * (N = index in the session's variable array + 1), @@ globals and
- * functions with constant answers become literals.
+ * functions with constant answers become literals.  The OUTPUT clause
+ * of INSERT, UPDATE and DELETE is a select list over the pseudo-tables
+ * INSERTED and DELETED (compile_output), run by dml.c once per row.
  */
 
 #include <sys/types.h>
@@ -38,6 +40,7 @@ struct src {
 	char alias[129];
 	struct table *t;
 	int borrowed; /* t not owned by the scope */
+	int qualified; /* OUTPUT's INSERTED/DELETED: only alias.col */
 };
 
 struct scope {
@@ -545,6 +548,8 @@ cx_colname1(struct parser *p, struct scope *sc, const char *name, struct ce *e)
 	for (s = sc; s != NULL; s = s->outer) {
 		found = 0;
 		for (i = 0; i < s->nsrc; i++) {
+			if (s->src[i].qualified)
+				continue;
 			if ((ci = table_col(s->src[i].t, name)) >= 0) {
 				found++;
 				fi = i;
@@ -2469,6 +2474,7 @@ dmlsrc_free(struct dmlsrc *d)
 {
 	catalog_table_free(d->target);
 	cquery_free(&d->q);
+	cquery_free(&d->out);
 	free(d->setcols);
 	memset(d, 0, sizeof(*d));
 }
@@ -2873,6 +2879,8 @@ cx_star(struct parser *p, struct scope *sc, struct cquery *q, struct sbuf *list,
 
 	for (i = 0; i < sc->nsrc; i++) {
 		if (qual != NULL && strcasecmp(sc->src[i].alias, qual) != 0)
+			continue;
+		if (qual == NULL && sc->src[i].qualified)
 			continue;
 		any = 1;
 		for (j = 0; j < sc->src[i].t->ncols; j++) {
@@ -3583,6 +3591,139 @@ fail:
 	return (-1);
 }
 
+/*
+ * An OUTPUT pseudo-table (INSERTED, DELETED): a source named alias with
+ * the columns of t, whose values are the parameters :<pre>N (N = column
+ * index) that dml.c binds from each written row's image; only
+ * alias.column names it (cx_colname1 and * skip it).
+ */
+static int
+cx_output_src(struct parser *p, struct scope *sc, struct table *t,
+    const char *alias, int pre, struct sbuf *from)
+{
+	struct table *o = util_xmalloc(sizeof(*o));
+	const char *coll;
+	char buf[40];
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "%s", alias);
+	o->is_view = 2;
+	o->ncols = t->ncols;
+	o->cols = util_xmalloc((t->ncols + 1) * sizeof(*o->cols));
+	memset(o->cols, 0, (t->ncols + 1) * sizeof(*o->cols));
+	sbuf_add(from, from->len > 0 ? ", (SELECT " : " FROM (SELECT ",
+	    from->len > 0 ? 10 : 14);
+	for (i = 0; i < t->ncols; i++) {
+		o->cols[i].c = t->cols[i].c;
+		o->cols[i].column_id = t->cols[i].column_id;
+		snprintf(buf, sizeof(buf), "%s:%c%d", i ? ", " : "", pre, i);
+		sbuf_add(from, buf, strlen(buf));
+		if ((coll = simtype_collation(&t->cols[i].c.type)) != NULL) {
+			sbuf_add(from, " COLLATE ", 9);
+			sbuf_add(from, coll, strlen(coll));
+		}
+		sbuf_add(from, " AS ", 4);
+		sq_ident(from, t->cols[i].c.name);
+	}
+	sbuf_add(from, ") AS ", 5);
+	sq_ident(from, alias);
+	if (scope_add(p, sc, o, alias) == -1)
+		return (-1);
+	sc->src[sc->nsrc - 1].qualified = 1;
+	return (0);
+}
+
+/*
+ * OUTPUT <list> of a DML statement on t (p just after OUTPUT): the
+ * columns of INSERTED and/or DELETED (which: OUTPUT_*) as q, "SELECT
+ * list FROM (SELECT :d0 AS c, ...) AS deleted, (SELECT :i0 ...) AS
+ * inserted", run by dml.c once per row.  A name the statement lacks
+ * (DELETED in an INSERT) is 4104, an unqualified column 207.  OUTPUT
+ * ... INTO needs table variables, which the simulator lacks: a syntax
+ * error, as is OUTPUT @v = ... .
+ */
+int
+compile_output(struct parser *p, struct table *t, int which, struct cquery *q)
+{
+	struct scope *sc = scope_new(NULL);
+	struct sbuf list, from;
+	int rc = -1;
+
+	sbuf_init(&list);
+	sbuf_init(&from);
+	if ((which & OUTPUT_DELETED) &&
+	    cx_output_src(p, sc, t, "deleted", 'd', &from) == -1)
+		goto out;
+	if ((which & OUTPUT_INSERTED) &&
+	    cx_output_src(p, sc, t, "inserted", 'i', &from) == -1)
+		goto out;
+	do {
+		if (cx_item(p, sc, q, &list) == -1)
+			goto out;
+	} while (p_accept_op(p, ","));
+	if (q->assign || p_kw(p, "INTO")) {
+		p_syntax(p);
+		goto out;
+	}
+	sbuf_add(&q->sql, "SELECT ", 7);
+	sbuf_add(&q->sql, list.data, list.len);
+	sbuf_add(&q->sql, from.data, from.len);
+	sbuf_add(&q->sql, "", 1);
+	q->sql.len--;
+	rc = 0;
+out:
+	scope_free(sc);
+	sbuf_free(&list);
+	sbuf_free(&from);
+	return (rc);
+}
+
+/*
+ * The OUTPUT keyword that ends an UPDATE's SET list in tokens [from,
+ * to), or -1: at depth 0 and after the end of an expression (a column
+ * may be named output: "SET output = 1", "SET a = 1, output = 2").
+ */
+static int
+cx_find_output(struct parser *p, int from, int to)
+{
+	struct lex_tok *t;
+	int depth = 0, i;
+
+	for (i = from; i < to; i++) {
+		t = &p->lx->t[i];
+		if (lex_is_op(t, "(") || lex_is_kw(t, "CASE"))
+			depth++;
+		else if (lex_is_op(t, ")") || lex_is_kw(t, "END"))
+			depth--;
+		else if (depth == 0 && i > from && lex_is_kw(t, "OUTPUT") &&
+		    (p->lx->t[i - 1].kind != LEX_OP ||
+			lex_is_op(&p->lx->t[i - 1], ")")))
+			return (i);
+	}
+	return (-1);
+}
+
+/*
+ * Compile the OUTPUT list of tokens [start + 1, end) of a DML statement
+ * on d->target; the list must fill them.  start -1: none.
+ */
+static int
+cx_dml_output(struct parser *p, struct dmlsrc *d, int start, int end, int which)
+{
+	int save = p->pos;
+
+	if (start < 0)
+		return (0);
+	p->pos = start + 1;
+	if (compile_output(p, d->target, which, &d->out) == -1)
+		return (-1);
+	if (p->pos != end)
+		return (p_syntax(p));
+	p->pos = save;
+	return (0);
+}
+
 /* UPDATE [TOP (n)] t SET ... [FROM ...] [WHERE ...] */
 int
 compile_update(struct parser *p, struct dmlsrc *d)
@@ -3590,7 +3731,7 @@ compile_update(struct parser *p, struct dmlsrc *d)
 	struct scope *sc = scope_new(NULL);
 	struct sbuf tail, limit;
 	char parts[4][129];
-	int n, ti, setpos, end, rc = -1;
+	int n, ti, setpos, outpos, outend, end, rc = -1;
 
 	sbuf_init(&tail);
 	sbuf_init(&limit);
@@ -3606,6 +3747,8 @@ compile_update(struct parser *p, struct dmlsrc *d)
 		p_syntax(p);
 		goto out;
 	}
+	outend = p->pos;
+	outpos = cx_find_output(p, setpos, outend);
 	if (cx_dml_from_where(p, sc, parts, n, &tail, &ti) == -1)
 		goto out;
 	end = p->pos;
@@ -3617,6 +3760,10 @@ compile_update(struct parser *p, struct dmlsrc *d)
 		if (cx_set_item(p, sc, ti, d) == -1)
 			goto out;
 	} while (p_accept_op(p, ","));
+	if (outpos >= 0 && p->pos != outpos) {
+		p_syntax(p);
+		goto out;
+	}
 	p->pos = end;
 	sbuf_add(&d->q.sql, tail.data, tail.len);
 	if (limit.len > 0) {
@@ -3626,7 +3773,8 @@ compile_update(struct parser *p, struct dmlsrc *d)
 	sbuf_add(&d->q.sql, "", 1);
 	d->q.sql.len--;
 	cx_dml_take(d, sc, ti);
-	rc = 0;
+	rc = cx_dml_output(
+	    p, d, outpos, outend, OUTPUT_INSERTED | OUTPUT_DELETED);
 out:
 	scope_free(sc);
 	sbuf_free(&tail);
@@ -3641,7 +3789,7 @@ compile_delete(struct parser *p, struct dmlsrc *d)
 	struct scope *sc = scope_new(NULL);
 	struct sbuf tail, limit;
 	char parts[4][129];
-	int n, ti, rc = -1;
+	int n, ti, outpos = -1, outend = 0, rc = -1;
 
 	sbuf_init(&tail);
 	sbuf_init(&limit);
@@ -3652,6 +3800,11 @@ compile_delete(struct parser *p, struct dmlsrc *d)
 	if ((n = p_name(p, parts, 4)) < 1)
 		goto out;
 	p_skip_hints(p);
+	if (p_kw(p, "OUTPUT")) { /* compiled once the target is known */
+		outpos = p->pos++;
+		p_skip_list(p);
+		outend = p->pos;
+	}
 	if (cx_dml_from_where(p, sc, parts, n, &tail, &ti) == -1)
 		goto out;
 	cx_dml_head(d, sc, ti);
@@ -3663,7 +3816,7 @@ compile_delete(struct parser *p, struct dmlsrc *d)
 	sbuf_add(&d->q.sql, "", 1);
 	d->q.sql.len--;
 	cx_dml_take(d, sc, ti);
-	rc = 0;
+	rc = cx_dml_output(p, d, outpos, outend, OUTPUT_DELETED);
 out:
 	scope_free(sc);
 	sbuf_free(&tail);

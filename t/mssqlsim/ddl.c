@@ -1,15 +1,17 @@
 /*
  * ddl.c: CREATE, ALTER and DROP of databases, schemas, tables, indexes,
  * logins, users and roles, and GRANT/DENY/REVOKE, on the metadata that
- * catalog.c describes.
+ * catalog.c describes.  CREATE/ALTER/DROP VIEW hand over to view.c.
  *
  * A table schema.t becomes the SQLite table "schema.t" whose columns
  * have the storage class of their SQL Server type and its collation
  * (types.c), and nothing else: NOT NULL, identity, defaults, computed
  * and rowversion columns are enforced by dml.c with SQL Server's errors,
  * and PRIMARY KEY / UNIQUE constraints become SQLite unique indexes
- * "schema.t$name" so that ALTER TABLE can add and drop them.  Metadata
- * rows and the SQLite schema change in the same write transaction.
+ * "schema.t$name" so that ALTER TABLE can add and drop them.  FOREIGN
+ * KEY constraints are parsed here and defined, checked and enforced by
+ * fk.c (never by SQLite).  Metadata rows and the SQLite schema change in
+ * the same write transaction.
  */
 
 #include <sys/types.h>
@@ -62,6 +64,9 @@ struct tabledef {
 	int nkeys;
 	struct checkdef checks[16];
 	int nchecks;
+	struct fkdef *fks; /* FOREIGN KEY constraints (fk.c) */
+	int nfks;
+	int nocheck; /* ALTER TABLE t WITH NOCHECK ADD */
 };
 
 static int ddl_check_owner(struct parser *, const char *);
@@ -71,6 +76,8 @@ static int ddl_check(
     struct parser *, struct tabledef *, const char *, const char *);
 static int ddl_create_checks(
     struct parser *, const char *, const char *, struct tabledef *);
+static int ddl_fk(
+    struct parser *, struct tabledef *, const char *, const char *);
 
 /*
  * A #temp table lives in the connection's SQLite TEMP database with its
@@ -237,8 +244,8 @@ ddl_int(struct parser *p, int64_t def, const char *fmt, ...)
 	return (v);
 }
 
-/* Allocate the next object_id. */
-static int64_t
+/* Allocate the next object_id (also for view.c). */
+int64_t
 ddl_next_object_id(struct parser *p)
 {
 	int64_t id =
@@ -269,8 +276,8 @@ ddl_check_owner(struct parser *p, const char *what)
 	return (-1);
 }
 
-/* sys.columns precision and scale of a type. */
-static void
+/* sys.columns precision and scale of a type (also for view.c). */
+void
 ddl_precision(const struct sim_type *t, int *prec, int *scale)
 {
 	*scale = 0;
@@ -456,6 +463,9 @@ ddl_col_constraints(struct parser *p, struct coldef *c, struct tabledef *td)
 		} else if (p_kw(p, "CHECK")) {
 			if (ddl_check(p, td, cname, c->name) == -1)
 				return (-1);
+		} else if (p_kw(p, "FOREIGN") || p_kw(p, "REFERENCES")) {
+			if (ddl_fk(p, td, cname, c->name) == -1)
+				return (-1);
 		} else if (p_accept_kw(p, "COLLATE") ||
 		    p_accept_kw(p, "ROWGUIDCOL") || p_accept_kw(p, "SPARSE")) {
 			if (p->lx->t[p->pos - 1].text[0] == 'C' ||
@@ -497,6 +507,17 @@ ddl_check(
 	snprintf(k->name, sizeof(k->name), "%s", name ? name : "");
 	snprintf(k->col, sizeof(k->col), "%s", col ? col : "");
 	k->text = compile_source(p, start, p->pos);
+	return (0);
+}
+
+/* A FOREIGN KEY constraint of a table definition (fk.c). */
+static int
+ddl_fk(struct parser *p, struct tabledef *td, const char *name, const char *col)
+{
+	td->fks = util_xrealloc(td->fks, (td->nfks + 1) * sizeof(*td->fks));
+	if (fk_parse(p, &td->fks[td->nfks], name, col) == -1)
+		return (-1);
+	td->nfks++;
 	return (0);
 }
 
@@ -554,6 +575,7 @@ tabledef_free(struct tabledef *td)
 
 	for (i = 0; i < td->nchecks; i++)
 		free(td->checks[i].text);
+	free(td->fks);
 	for (i = 0; i < td->ncols; i++) {
 		free(td->cols[i].def);
 		free(td->cols[i].comp);
@@ -574,7 +596,8 @@ ddl_elements(struct parser *p, struct tabledef *td, int parens)
 		if (p_kw(p, "CONSTRAINT") &&
 		    (lex_is_kw(&p->lx->t[p->pos + 2], "PRIMARY") ||
 			lex_is_kw(&p->lx->t[p->pos + 2], "UNIQUE") ||
-			lex_is_kw(&p->lx->t[p->pos + 2], "CHECK"))) {
+			lex_is_kw(&p->lx->t[p->pos + 2], "CHECK") ||
+			lex_is_kw(&p->lx->t[p->pos + 2], "FOREIGN"))) {
 			p->pos++;
 			snprintf(cname, sizeof(cname), "%s", p_tok(p)->text);
 			p->pos++;
@@ -589,6 +612,11 @@ ddl_elements(struct parser *p, struct tabledef *td, int parens)
 			    ddl_key(p, &td->keys[td->nkeys], cname, NULL) == -1)
 				return (-1);
 			td->nkeys++;
+			continue;
+		}
+		if (p_kw(p, "FOREIGN")) {
+			if (ddl_fk(p, td, cname, NULL) == -1)
+				return (-1);
 			continue;
 		}
 		if (p_kw(p, "CONSTRAINT") || p_kw(p, "FOREIGN") ||
@@ -1012,6 +1040,37 @@ ddl_create_checks(
 	return (rc);
 }
 
+/*
+ * Create the FOREIGN KEY constraints of a table definition; on a
+ * #temp table they are skipped with SQL Server's notice 1756.
+ */
+static int
+ddl_create_fks(
+    struct parser *p, const char *schema, const char *name, struct tabledef *td)
+{
+	struct table *t;
+	int i, rc = 0;
+
+	if (td->nfks == 0)
+		return (0);
+	if (p->s->ddl_temp) {
+		for (i = 0; i < td->nfks; i++)
+			engine_info(p->s, 1756,
+			    "Skipping FOREIGN KEY constraint '%s' definition "
+			    "for temporary table. FOREIGN KEY constraints are "
+			    "not enforced on local or global temporary tables.",
+			    name);
+		return (0);
+	}
+	if ((t = catalog_table(p->s, schema, name, p->err)) == NULL)
+		return (-1);
+	for (i = 0; i < td->nfks && rc == 0; i++)
+		rc = fk_create(
+		    p, t, &td->fks[i], ddl_next_object_id(p), td->nocheck);
+	catalog_table_free(t);
+	return (rc);
+}
+
 /* Write the metadata and SQLite table of a new table. */
 static int
 ddl_create_table_rows(struct parser *p, const char *schema, int schema_id,
@@ -1066,7 +1125,9 @@ ddl_create_table_rows(struct parser *p, const char *schema, int schema_id,
 			&td->keys[i],
 			td->keys[i].clustered ? 1 : nextidx++) == -1)
 			return (-1);
-	return (ddl_create_checks(p, schema, name, td));
+	if (ddl_create_checks(p, schema, name, td) == -1)
+		return (-1);
+	return (ddl_create_fks(p, schema, name, td));
 }
 
 /* CREATE TABLE name ( ... ) */
@@ -1136,6 +1197,7 @@ ddl_drop_one(struct parser *p, struct table *t)
 	long long oid = (long long)t->object_id;
 
 	return (ct_drop_table(p, t) || /* Change Tracking history */
+		    fk_drop_table(p, t->object_id) || /* its FOREIGN KEYs */
 		    ddl_execf(p, "DROP TABLE \"%w.%w\"", t->schema, t->name) ||
 		    ddl_execf(p,
 			"DELETE FROM main.sim_objects WHERE object_id = %lld "
@@ -1176,8 +1238,16 @@ ddl_drop_table(struct parser *p)
 			return (-1);
 		if (p->s->dry) /* the compile pass: names only */
 			continue;
-		if ((t = catalog_table(p->s, schema, name, NULL)) == NULL ||
-		    t->is_view) {
+		t = catalog_table(p->s, schema, name, NULL);
+		if (t != NULL && t->is_view == 3) { /* a user view */
+			sim_error_set(p->err, 3705, 16, 1,
+			    "Cannot use DROP TABLE with '%s' because '%s' is "
+			    "a view. Use DROP VIEW.",
+			    name, name);
+			catalog_table_free(t);
+			return (-1);
+		}
+		if (t == NULL || t->is_view) {
 			catalog_table_free(t);
 			if (ifexists)
 				continue;
@@ -1189,7 +1259,8 @@ ddl_drop_table(struct parser *p)
 			    name);
 			return (-1);
 		}
-		if (engine_write_begin(p->s, p->err) == -1) {
+		if (fk_referenced_check(p->s, t, 0, p->err) == -1 || /* 3726 */
+		    engine_write_begin(p->s, p->err) == -1) {
 			catalog_table_free(t);
 			return (-1);
 		}
@@ -1268,15 +1339,16 @@ ddl_add_check(struct parser *p, struct table *t, struct tabledef *td)
 	return (0);
 }
 
-/* ALTER TABLE t ADD col ... */
+/* ALTER TABLE t [WITH NOCHECK] ADD col ... | constraint ... */
 static int
-ddl_add_columns(struct parser *p, struct table *t)
+ddl_add_columns(struct parser *p, struct table *t, int nocheck)
 {
 	struct tabledef td;
 	struct sbuf b;
 	int i, colid, rc = -1;
 
 	memset(&td, 0, sizeof(td));
+	td.nocheck = nocheck;
 	if (ddl_elements(p, &td, 0) == -1 ||
 	    ddl_computed_types(p, &td, t->name) == -1)
 		goto out;
@@ -1316,6 +1388,8 @@ ddl_add_columns(struct parser *p, struct table *t)
 		    t->name, &td.keys[i], ddl_next_index_id(p, t->object_id));
 	if (rc == 0)
 		rc = ddl_create_checks(p, t->schema, t->name, &td);
+	if (rc == 0)
+		rc = ddl_create_fks(p, t->schema, t->name, &td);
 	rc = engine_write_end(p->s, rc == 0, p->err);
 out:
 	tabledef_free(&td);
@@ -1341,7 +1415,8 @@ ddl_drop_column(struct parser *p, struct table *t, const char *col)
 	if (ddl_int(p, 0,
 		"SELECT count(*) FROM main.sim_index_columns WHERE "
 		"object_id = %lld AND column_id = %d",
-		(long long)t->object_id, colid) > 0) {
+		(long long)t->object_id, colid) > 0 ||
+	    fk_uses_column(p, t->object_id, colid)) {
 		sim_error_set(p->err, 4922, 16, 9,
 		    "ALTER TABLE DROP COLUMN %s "
 		    "failed because one or more objects access this column.",
@@ -1377,6 +1452,8 @@ ddl_drop_constraint(struct parser *p, struct table *t, const char *name)
 	}
 	if (ct_drop_constraint(p, t, kid) == -1) /* 3735 */
 		return (-1);
+	if (fk_is_fk(p, kid))
+		return (fk_drop(p, kid));
 	if (ddl_int(p, 0,
 		"SELECT type = 'C' FROM main.sim_objects WHERE "
 		"object_id = %lld",
@@ -1390,6 +1467,8 @@ ddl_drop_constraint(struct parser *p, struct table *t, const char *name)
 	    "SELECT index_id FROM main.sim_indexes WHERE "
 	    "constraint_id = %lld",
 	    (long long)kid);
+	if (fk_key_check(p, t, idx, name) == -1) /* fk.c: 3725 */
+		return (-1);
 	return (ddl_execf(p, "DROP INDEX IF EXISTS \"%w.%w$%w\"", t->schema,
 		    t->name, name) ||
 		    ddl_execf(p,
@@ -1564,6 +1643,7 @@ ddl_alter_column(struct parser *p, struct table *t)
 		p_accept_kw(p, "NULL");
 	if (t->cols[ci].c.computed || t->cols[ci].c.identity ||
 	    t->cols[ci].rowversion ||
+	    fk_uses_column(p, t->object_id, t->cols[ci].column_id) ||
 	    ddl_int(p, 0,
 		"SELECT count(*) FROM "
 		"main.sim_index_columns WHERE object_id = %lld AND column_id = "
@@ -1618,17 +1698,26 @@ ddl_alter_table(struct parser *p)
 {
 	char schema[129], name[129], *src;
 	struct table *t;
-	int rc, start = p->pos, cols = 0;
+	int rc, start = p->pos, cols = 0, with = -1;
 
 	if (ddl_table_name(p, schema, name) == -1)
 		return (-1);
 	if ((t = catalog_table(p->s, schema, name, p->err)) == NULL)
 		return (-1);
-	if ((p_kw(p, "ENABLE") || p_kw(p, "DISABLE")) &&
+	if (p_accept_kw(p, "WITH")) /* WITH CHECK | NOCHECK */
+		with = p_accept_kw(p, "CHECK")       ? 1
+		    : p_expect_kw(p, "NOCHECK") == 0 ? 0
+						     : -2;
+	if (with == -2)
+		rc = -1;
+	else if ((p_kw(p, "ENABLE") || p_kw(p, "DISABLE")) &&
 	    lex_is_kw(&p->lx->t[p->pos + 1], "CHANGE_TRACKING"))
 		rc = ct_alter_table(p, t); /* ct.c */
+	else if ((p_kw(p, "CHECK") || p_kw(p, "NOCHECK")) &&
+	    lex_is_kw(&p->lx->t[p->pos + 1], "CONSTRAINT"))
+		rc = fk_alter_check(p, t, with); /* fk.c */
 	else if (p_accept_kw(p, "ADD") && (cols = 1))
-		rc = ddl_add_columns(p, t);
+		rc = ddl_add_columns(p, t, with == 0);
 	else if (p_accept_kw(p, "DROP") && (cols = 1))
 		rc = ddl_alter_drop(p, t);
 	else if (p_accept_kw(p, "ALTER") && p_accept_kw(p, "COLUMN") &&
@@ -2367,6 +2456,13 @@ ddl_create(struct parser *p)
 		return (-1);
 	if (p_accept_kw(p, "TABLE"))
 		return (ddl_create_table(p));
+	if (p_accept_kw(p, "VIEW")) /* view.c */
+		return (view_create(p, p->pos - 2, VIEW_CREATE));
+	if (p_kw(p, "OR") && lex_is_kw(&p->lx->t[p->pos + 1], "ALTER") &&
+	    lex_is_kw(&p->lx->t[p->pos + 2], "VIEW")) {
+		p->pos += 3;
+		return (view_create(p, p->pos - 4, VIEW_CREATE_OR_ALTER));
+	}
 	if (p_accept_kw(p, "SCHEMA"))
 		return (ddl_create_schema(p));
 	unique = p_accept_kw(p, "UNIQUE");
@@ -2453,6 +2549,8 @@ ddl_drop(struct parser *p)
 		return (-1);
 	if (p_accept_kw(p, "TABLE"))
 		return (ddl_drop_table(p));
+	if (p_accept_kw(p, "VIEW"))
+		return (view_drop(p)); /* view.c */
 	if (p_accept_kw(p, "SCHEMA"))
 		return (ddl_drop_schema(p));
 	if (p_accept_kw(p, "INDEX"))
@@ -2479,6 +2577,8 @@ catalog_exec_ddl(struct parser *p)
 			return (-1);
 		if (p_accept_kw(p, "TABLE"))
 			return (ddl_alter_table(p));
+		if (p_accept_kw(p, "VIEW")) /* view.c */
+			return (view_create(p, p->pos - 2, VIEW_ALTER));
 		return (p_syntax(p));
 	}
 	return (ddl_permission(p, p->lx->t[p->pos - 1].text));

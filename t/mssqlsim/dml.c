@@ -11,7 +11,11 @@
  * errors (simval_assign: 2628 truncation, 245/8114 conversion), fills
  * identity, DEFAULT, rowversion and computed columns, checks NOT NULL
  * (515) and maps SQLite unique violations to 2627/2601 with the
- * duplicate key value.  The statement runs between engine_write_begin()
+ * duplicate key value.  FOREIGN KEY constraints (fk.c): the writer
+ * checks each row it writes against the keys it references, and UPDATE
+ * and DELETE hand the rows they change to fk_parent_save() before and
+ * fk_parent_apply() after writing (NO ACTION, CASCADE, SET NULL/DEFAULT,
+ * whose cascaded rows fk.c records like its own).  The statement runs between engine_write_begin()
  * and engine_write_end(), whose savepoint makes it atomic.
  *
  * Change Tracking / CDC: writer_insert(), dml_apply_updates() and
@@ -19,6 +23,14 @@
  * hook is installed they record the change with its full before/after
  * images (engine_change_add), read back after computed and rowversion
  * columns are filled, for engine.c to hand to the hook at commit.
+ *
+ * OUTPUT clause: compile_output() makes one SELECT of the clause's list
+ * over the pseudo-tables INSERTED and DELETED, whose columns are the
+ * parameters :iN and :dN.  The writer sends its COLMETADATA before the
+ * first row is written, and after each row change (writer_changed())
+ * binds the row's after/before images, the same ones the commit hook
+ * gets, and sends the ROW; the statement's DONE_COUNT follows.  OUTPUT
+ * ... INTO is not supported (no table variables).
  */
 
 #include <sys/types.h>
@@ -51,6 +63,10 @@ struct writer {
 	int dbts_changed;
 	uint64_t rows;
 	char conflict[256]; /* SQLite's message of an UPDATE's conflict */
+	struct fkset *fks; /* FOREIGN KEYs of the table (fk.c), or NULL */
+	sqlite3_stmt *out; /* OUTPUT clause, or NULL */
+	int outcols;
+	int outgone; /* the client went away during OUTPUT */
 };
 
 /* Prepare SQL built with sqlite3_mprintf. */
@@ -174,21 +190,29 @@ writer_prepare_checks(struct writer *w)
 	return (rc);
 }
 
-/* Error 547 when the written row fails a CHECK constraint. */
+/* Error 547 when the written row has no referenced row (fk.c). */
+static int
+writer_fk(struct writer *w, sqlite3_int64 rowid, const char *op)
+{
+	return (fk_check_row(
+	    w->fks, rowid, w->s->stmt_setcols, w->s->stmt_nset, op, w->err));
+}
+
+/* Error 547 when the written row fails a CHECK or FOREIGN KEY. */
 static int
 writer_check(struct writer *w, sqlite3_int64 rowid, const char *op)
 {
 	int k = -1;
 
 	if (w->check == NULL)
-		return (0);
+		return (writer_fk(w, rowid, op));
 	sqlite3_bind_int64(w->check, 1, rowid);
 	if (sqlite3_step(w->check) == SQLITE_ROW &&
 	    sqlite3_column_type(w->check, 0) != SQLITE_NULL)
 		k = sqlite3_column_int(w->check, 0);
 	sqlite3_reset(w->check);
 	if (k < 0 || k >= w->nchecks)
-		return (0);
+		return (writer_fk(w, rowid, op));
 	sim_error_set(w->err, 547, 16, 0,
 	    "The %s statement conflicted with "
 	    "the CHECK constraint \"%s\". The conflict occurred in database "
@@ -249,6 +273,7 @@ writer_open(struct writer *w, struct sim_session *s, struct table *t,
 	memset(w->defs, 0, (t->ncols + 1) * sizeof(*w->defs));
 	w->deftypes = util_xmalloc((t->ncols + 1) * sizeof(*w->deftypes));
 	writer_identity(w);
+	w->fks = fk_load(s, t);
 	if (t->has_rowversion)
 		w->dbts = catalog_meta_get(s->db, t->db, "dbts", 2000);
 	sbuf_init(&b);
@@ -289,10 +314,12 @@ writer_close(struct writer *w, int ok)
 	if (ok && w->dbts_changed)
 		catalog_meta_set(w->s->db, w->t->db, "dbts", w->dbts);
 	engine_stmt_put(w->s, w->ins);
+	engine_stmt_put(w->s, w->out);
 	sqlite3_finalize(w->comp);
 	sqlite3_finalize(w->check);
 	free(w->cknames);
 	free(w->ckcols);
+	fk_free(w->fks);
 	for (i = 0; i < w->t->ncols; i++)
 		sqlite3_finalize(w->defs[i]);
 	free(w->defs);
@@ -599,6 +626,96 @@ writer_image_free(struct writer *w, struct simval *v)
 	free(v);
 }
 
+/*
+ * Open the OUTPUT clause q of the statement (none when q has no
+ * columns): its COLMETADATA goes out at once, before any row is
+ * written, so that a statement writing no row still answers an empty
+ * result set.
+ */
+static int
+writer_output_open(struct writer *w, struct parser *p, struct cquery *q)
+{
+	struct sim_session *s = w->s;
+
+	if (q->ncols == 0)
+		return (0);
+	if ((w->out = engine_stmt_get(s, (char *)q->sql.data, w->err)) == NULL)
+		return (-1);
+	engine_bind_vars(s, p, w->out);
+	w->outcols = q->ncols;
+	if (s->sink->colmetadata(s->sink->arg, q->ncols, q->cols) == -1) {
+		w->outgone = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Send the OUTPUT row of a written row (images in table order). */
+static int
+writer_output_row(struct writer *w, struct simval *before, struct simval *after)
+{
+	struct sim_session *s = w->s;
+	sqlite3_value **vals;
+	struct simval *img;
+	const char *name;
+	int i, k, n, rc;
+
+	n = sqlite3_bind_parameter_count(w->out);
+	for (i = 1; i <= n; i++) { /* :iN INSERTED, :dN DELETED column N */
+		name = sqlite3_bind_parameter_name(w->out, i);
+		if (name == NULL || (name[1] != 'i' && name[1] != 'd'))
+			continue;
+		img = name[1] == 'i' ? after : before;
+		k = atoi(name + 2);
+		if (img != NULL && k >= 0 && k < w->t->ncols)
+			simval_bind(w->out, i, &img[k]);
+		else
+			sqlite3_bind_null(w->out, i);
+	}
+	if (sqlite3_step(w->out) != SQLITE_ROW) {
+		rc = engine_sqlite_error(s, w->err);
+		sqlite3_reset(w->out);
+		return (rc);
+	}
+	vals = util_xmalloc((w->outcols + 1) * sizeof(*vals));
+	for (i = 0; i < w->outcols; i++)
+		vals[i] = sqlite3_column_value(w->out, i);
+	rc = s->sink->row(s->sink->arg, w->outcols, vals);
+	free(vals);
+	sqlite3_reset(w->out);
+	if (rc == -1)
+		w->outgone = 1;
+	return (rc == -1 ? -1 : 0);
+}
+
+/* Does the statement need row images (commit hook or OUTPUT)? */
+static int
+writer_images(struct writer *w)
+{
+	return (writer_hooked(w) || w->out != NULL);
+}
+
+/*
+ * A row was written: send its OUTPUT row, then hand its images to the
+ * commit hook (which owns them) or free them.
+ */
+static int
+writer_changed(struct writer *w, int op, sqlite3_int64 rowid,
+    struct simval *before, struct simval *after)
+{
+	int rc = 0;
+
+	if (w->out != NULL)
+		rc = writer_output_row(w, before, after);
+	if (writer_hooked(w))
+		engine_change_add(w->s, w->t, op, rowid, before, after);
+	else {
+		writer_image_free(w, before);
+		writer_image_free(w, after);
+	}
+	return (rc);
+}
+
 /* Insert one row (vals per table column, owned by the caller). */
 static int
 writer_insert(struct writer *w, struct simval *vals, const int *given)
@@ -615,10 +732,10 @@ writer_insert(struct writer *w, struct simval *vals, const int *given)
 	    writer_check(w, sqlite3_last_insert_rowid(w->s->db), "INSERT") ==
 		-1)
 		return (-1);
-	if (writer_hooked(w))
-		engine_change_add(w->s, w->t, 'I',
-		    sqlite3_last_insert_rowid(w->s->db), NULL,
-		    writer_image(w, sqlite3_last_insert_rowid(w->s->db)));
+	if (writer_images(w) &&
+	    writer_changed(w, 'I', sqlite3_last_insert_rowid(w->s->db), NULL,
+		writer_image(w, sqlite3_last_insert_rowid(w->s->db))) == -1)
+		return (-1);
 	if (w->identcol >= 0) {
 		w->s->identity = vals[w->identcol].i;
 		w->s->has_identity = 1;
@@ -701,6 +818,14 @@ dml_target(struct parser *p, const char *perm)
 
 	if (compile_table_name(p, &t) == -1)
 		return (NULL);
+	if (t->is_view == 3) { /* view.c: no writes through views */
+		sim_error_set(p->err, 4406, 16, 1,
+		    "Update or insert of view or function '%s' failed because "
+		    "it contains a derived or constant field.",
+		    t->name);
+		catalog_table_free(t);
+		return (NULL);
+	}
 	if (t->is_view) {
 		sim_error_set(p->err, 259, 16, 1,
 		    "Ad hoc updates to system "
@@ -946,8 +1071,10 @@ dml_insert_source(struct parser *p, struct writer *w, int *map, int n)
 static int
 dml_finish(struct parser *p, int rc, uint64_t rows)
 {
-	if (engine_write_end(p->s, rc == 0, p->err) == -1 || rc == -1)
+	if (engine_write_end(p->s, rc == 0, p->err) == -1 && rc != -2)
 		return (-1);
+	if (rc != 0)
+		return (rc == -2 ? -2 : -1);
 	p->s->rowcount = (int64_t)rows;
 	return (engine_send_done(p->s, SIM_DONE_COUNT, rows) == -1 ? -2 : 0);
 }
@@ -1011,6 +1138,7 @@ dml_insert(struct parser *p)
 {
 	struct writer w;
 	struct table *t;
+	struct cquery out;
 	int *map, n, rc, listed;
 
 	p->pos++;
@@ -1019,10 +1147,14 @@ dml_insert(struct parser *p)
 	p_accept_kw(p, "INTO");
 	if ((t = dml_target(p, "INSERT")) == NULL)
 		return (-1);
+	memset(&out, 0, sizeof(out));
 	map = util_xmalloc((t->ncols + 1) * sizeof(int));
 	listed = p_op(p, "(");
 	if (dml_collist(p, t, map, &n) == -1 ||
-	    dml_check_cols(p, t, map, n) == -1) {
+	    dml_check_cols(p, t, map, n) == -1 ||
+	    (p_accept_kw(p, "OUTPUT") &&
+		compile_output(p, t, OUTPUT_INSERTED, &out) == -1)) {
+		cquery_free(&out);
 		free(map);
 		catalog_table_free(t);
 		return (-1);
@@ -1030,23 +1162,28 @@ dml_insert(struct parser *p)
 	if (p->s->fmtonly || p->s->dry) {
 		rc = p->s->dry ? dml_dry_source(p, n) : p_syntax(p);
 		dml_values_count(p, listed);
+		cquery_free(&out);
 		free(map);
 		catalog_table_free(t);
 		return (rc);
 	}
 	if (engine_write_begin(p->s, p->err) == -1) {
+		cquery_free(&out);
 		free(map);
 		catalog_table_free(t);
 		return (-1);
 	}
 	rc = writer_open(&w, p->s, t, p->err);
 	if (rc == 0)
+		rc = writer_output_open(&w, p, &out);
+	if (rc == 0)
 		rc = dml_insert_source(p, &w, map, n);
 	dml_values_count(p, listed);
 	writer_close(&w, rc == 0);
+	cquery_free(&out);
 	free(map);
 	catalog_table_free(t);
-	return (dml_finish(p, rc, w.rows));
+	return (dml_finish(p, w.outgone ? -2 : rc, w.rows));
 }
 
 /* Collected rows of UPDATE/DELETE. */
@@ -1229,9 +1366,9 @@ dml_update_one(struct parser *p, struct dmlsrc *d, struct writer *w,
 	rc = writer_recompute(w, r->rowid[k]);
 	if (rc == 0)
 		rc = writer_check(w, r->rowid[k], "UPDATE");
-	if (writer_hooked(w))
-		engine_change_add(w->s, w->t, 'U', r->rowid[k], before,
-		    writer_image(w, r->rowid[k]));
+	if (rc == 0 && writer_images(w))
+		rc = writer_changed(
+		    w, 'U', r->rowid[k], before, writer_image(w, r->rowid[k]));
 	else
 		writer_image_free(w, before);
 	w->rows++;
@@ -1286,7 +1423,7 @@ dml_update_rest(struct parser *p, struct dmlsrc *d, struct writer *w,
 	memset(pre, 0, (r->n - k0 + 1) * sizeof(*pre));
 	for (k = k0; k < r->n && rc == 0; k++) {
 		pre[k - k0] =
-		    writer_hooked(w) ? writer_image(w, r->rowid[k]) : NULL;
+		    writer_images(w) ? writer_image(w, r->rowid[k]) : NULL;
 		sqlite3_bind_int64(nul, 1, r->rowid[k]);
 		if (sqlite3_step(nul) != SQLITE_DONE)
 			rc = engine_sqlite_error(p->s, p->err);
@@ -1319,7 +1456,7 @@ dml_apply_updates(
 	if ((st = dml_update_stmt(p, d, &rvcol)) == NULL)
 		return (-1);
 	for (k = 0; k < r->n && rc == 0; k++) {
-		before = writer_hooked(w) ? writer_image(w, r->rowid[k]) : NULL;
+		before = writer_images(w) ? writer_image(w, r->rowid[k]) : NULL;
 		if ((rc = dml_update_one(p, d, w, r, k, st, rvcol, before)) !=
 		    1)
 			continue;
@@ -1356,17 +1493,23 @@ dml_update(struct parser *p)
 	nset = d.nset;
 	rc = writer_open(&w, p->s, d.target, p->err);
 	if (rc == 0)
+		rc = writer_output_open(&w, p, &d.out);
+	if (rc == 0)
 		rc = dml_collect(p, &d, &w, &r);
+	if (rc == 0) /* fk.c: the old keys of referenced rows */
+		fk_parent_save(w.fks, r.rowid, r.n, d.setcols, d.nset);
 	p->s->stmt_setcols = d.setcols; /* for the row changes */
 	p->s->stmt_nset = d.nset;
 	if (rc == 0)
 		rc = dml_apply_updates(p, &d, &w, &r);
 	p->s->stmt_setcols = NULL;
 	p->s->stmt_nset = 0;
+	if (rc == 0) /* fk.c: NO ACTION, CASCADE, SET NULL/DEFAULT */
+		rc = fk_parent_apply(w.fks, "UPDATE", p->err);
 	writer_close(&w, rc == 0);
 	rowset_free(&r, nset);
 	dmlsrc_free(&d);
-	return (dml_finish(p, rc, w.rows));
+	return (dml_finish(p, w.outgone ? -2 : rc, w.rows));
 }
 
 /* DELETE ... */
@@ -1396,7 +1539,11 @@ dml_delete(struct parser *p)
 	}
 	rc = writer_open(&w, p->s, d.target, p->err);
 	if (rc == 0)
+		rc = writer_output_open(&w, p, &d.out);
+	if (rc == 0)
 		rc = dml_collect(p, &d, &w, &r);
+	if (rc == 0) /* fk.c: the keys of referenced rows */
+		fk_parent_save(w.fks, r.rowid, r.n, NULL, 0);
 	snprintf(del, sizeof(del), "DELETE FROM %s WHERE rowid = ?",
 	    d.target->sqlname);
 	if (rc == 0 && (st = engine_stmt_get(p->s, del, p->err)) == NULL)
@@ -1404,20 +1551,21 @@ dml_delete(struct parser *p)
 	for (k = 0; rc == 0 && k < r.n; k++) {
 		sqlite3_bind_int64(st, 1, r.rowid[k]);
 		before =
-		    writer_hooked(&w) ? writer_image(&w, r.rowid[k]) : NULL;
+		    writer_images(&w) ? writer_image(&w, r.rowid[k]) : NULL;
 		rc = writer_step(&w, st, NULL);
 		if (rc == 0 && before != NULL)
-			engine_change_add(
-			    p->s, w.t, 'D', r.rowid[k], before, NULL);
+			rc = writer_changed(&w, 'D', r.rowid[k], before, NULL);
 		else
 			writer_image_free(&w, before);
 		w.rows++;
 	}
 	engine_stmt_put(p->s, st);
+	if (rc == 0) /* fk.c: NO ACTION, CASCADE, SET NULL/DEFAULT */
+		rc = fk_parent_apply(w.fks, "DELETE", p->err);
 	writer_close(&w, rc == 0);
 	rowset_free(&r, 0);
 	dmlsrc_free(&d);
-	return (dml_finish(p, rc, w.rows));
+	return (dml_finish(p, w.outgone ? -2 : rc, w.rows));
 }
 
 /* TRUNCATE TABLE t */
@@ -1436,8 +1584,9 @@ dml_truncate(struct parser *p)
 		catalog_table_free(t);
 		return (0);
 	}
-	if (cdc_truncate_check(p->s, t, p->err) == -1 ||
-	    engine_write_begin(p->s, p->err) == -1) { /* cdc_proc.c: 4711 */
+	if (cdc_truncate_check(p->s, t, p->err) == -1 || /* cdc_proc.c: 4711 */
+	    fk_referenced_check(p->s, t, 1, p->err) == -1 || /* fk.c: 4712 */
+	    engine_write_begin(p->s, p->err) == -1) {
 		catalog_table_free(t);
 		return (-1);
 	}

@@ -2,7 +2,9 @@
  * engine.c: the T-SQL engine of mssqlsim: server and sessions, logins,
  * the batch loop and the session statements (SET, DECLARE, USE, PRINT,
  * IF/ELSE, BEGIN...END, transactions).  DDL lives in catalog.c, SELECT
- * and expressions in compile.c, DML in dml.c, RPC, TM and bulk in rpc.c.
+ * and expressions in compile.c, DML in dml.c, RPC, TM and bulk in rpc.c,
+ * FOREIGN KEY constraints in fk.c, views in view.c; the OUTPUT clause of
+ * DML is compiled by compile.c and sent by dml.c.
  *
  * Compile-to-SQLite.  A batch is tokenized (lex.c) and run statement by
  * statement: each statement is parsed and compiled at once into SQLite
@@ -245,8 +247,14 @@ engine_connect(const char *path, int create, struct sim_error *err)
 		return (NULL);
 	}
 	engine_busy_timeout(db, 30000);
+	/*
+	 * legacy_alter_table: a table rebuilt by ALTER TABLE (ddl.c: new
+	 * table, drop, rename) keeps the views over it (view.c) as they are,
+	 * as SQL Server does, instead of SQLite failing the rename on them.
+	 */
 	if (engine_exec_sql(db,
-		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+		"PRAGMA legacy_alter_table=ON;",
 		err) == -1 ||
 	    simtypes_register(db) != 0) {
 		sqlite3_close(db);
@@ -1387,6 +1395,8 @@ engine_skip_simple(struct parser *p, const struct lex_tok *first)
 		if (depth == 0 && engine_stmt_word(t) &&
 		    !(lex_is_kw(t, "ROLLBACK") && p->pos > 0 &&
 			lex_is_kw(&p->lx->t[p->pos - 1], "WITH")) &&
+		    !(lex_is_kw(t, "ALTER") && p->pos > 0 && /* OR ALTER */
+			lex_is_kw(&p->lx->t[p->pos - 1], "OR")) &&
 		    !((lex_is_kw(t, "DROP") || lex_is_kw(t, "ALTER")) &&
 			(lex_is_kw(&p->lx->t[p->pos + 1], "COLUMN") ||
 			    lex_is_kw(&p->lx->t[p->pos + 1], "CONSTRAINT"))) &&
@@ -1535,6 +1545,8 @@ engine_compile_error(struct sim_session *s, int number)
 	case 174:
 	case 195:
 	case 22105:
+	case 111: /* view.c: CREATE VIEW not first in the batch */
+	case 1033:
 		return (1);
 	case 109:
 	case 110:
@@ -1547,6 +1559,11 @@ engine_compile_error(struct sim_session *s, int number)
 	case 1013:
 	case 4104:
 	case 8116:
+	case 4502: /* view.c: view column names, #temp tables */
+	case 4506:
+	case 4508:
+	case 4511:
+	case 8158:
 		return (!s->dry_lax);
 	}
 	return (0);

@@ -207,7 +207,7 @@ struct table {
 	char schema[129];
 	char name[129];
 	char sqlname[420]; /* quoted SQLite name */
-	int is_view; /* catalog view */
+	int is_view; /* 1 catalog view, 2 derived table, 3 view (view.c) */
 	struct tcol *cols;
 	int ncols;
 	int has_identity;
@@ -254,7 +254,27 @@ struct dmlsrc {
 	struct cquery q;
 	int *setcols; /* target column index per value */
 	int nset;
+	struct cquery out; /* OUTPUT clause (compile_output), or ncols 0 */
 };
+
+/* compile_output(): the pseudo-tables an OUTPUT clause may name. */
+#define OUTPUT_INSERTED 0x1
+#define OUTPUT_DELETED 0x2
+
+/* A FOREIGN KEY constraint as CREATE/ALTER TABLE declares it (fk.c). */
+#define FK_MAXCOLS 32
+struct fkdef {
+	char name[129]; /* "" until named */
+	int n;
+	char cols[FK_MAXCOLS][129]; /* referencing columns */
+	char refschema[129]; /* "" = default schema */
+	char reftable[129];
+	int nref; /* 0: the referenced table's primary key */
+	char refcols[FK_MAXCOLS][129];
+	int ondelete, onupdate; /* 0 NO ACTION 1 CASCADE 2 SET NULL 3 DEFAULT */
+};
+
+struct fkset;
 
 /* lex.c */
 int lex_tokenize(const char *, struct lex *, struct sim_error *);
@@ -322,6 +342,8 @@ int catalog_register_functions(struct sim_session *);
 int catalog_db_option(struct sim_session *, const char *, const char *);
 int catalog_is_member(struct sim_session *, const char *);
 int catalog_has_perm(struct sim_session *, int64_t, int, const char *);
+int64_t ddl_next_object_id(struct parser *); /* ddl.c */
+void ddl_precision(const struct sim_type *, int *, int *);
 
 /* compile.c */
 int p_kw(struct parser *, const char *);
@@ -342,12 +364,20 @@ char *compile_source(struct parser *, int, int);
 int compile_values_row(struct parser *, struct cquery *, int *, int);
 int compile_update(struct parser *, struct dmlsrc *);
 int compile_delete(struct parser *, struct dmlsrc *);
+int compile_output(struct parser *, struct table *, int, struct cquery *);
 void dmlsrc_free(struct dmlsrc *);
 int compile_table_name(struct parser *, struct table **);
 void compile_typename(const struct sim_type *, char *, size_t);
 int compile_value(struct parser *, struct sbuf *, struct sim_type *);
 void cquery_free(struct cquery *);
 int compile_skip_expr(struct parser *);
+
+/* view.c */
+#define VIEW_CREATE 0
+#define VIEW_ALTER 1
+#define VIEW_CREATE_OR_ALTER 2
+int view_create(struct parser *, int, int);
+int view_drop(struct parser *);
 
 /* dml.c */
 int dml_insert(struct parser *);
@@ -363,6 +393,25 @@ int dml_stream_select(struct parser *, struct cquery *);
 /* rpc.c */
 int rpc_exec(struct sim_session *, const char *, struct sim_param *, int);
 int rpc_insert_bulk(struct parser *);
+
+/* fk.c (FOREIGN KEY constraints) */
+int fk_parse(struct parser *, struct fkdef *, const char *, const char *);
+int fk_create(struct parser *, struct table *, struct fkdef *, int64_t, int);
+struct fkset *fk_load(struct sim_session *, struct table *);
+void fk_free(struct fkset *);
+int fk_check_row(struct fkset *, sqlite3_int64, const int *, int, const char *,
+    struct sim_error *);
+void fk_parent_save(
+    struct fkset *, const sqlite3_int64 *, size_t, const int *, int);
+int fk_parent_apply(struct fkset *, const char *, struct sim_error *);
+int fk_referenced_check(
+    struct sim_session *, const struct table *, int, struct sim_error *);
+int fk_key_check(struct parser *, const struct table *, int, const char *);
+int fk_is_fk(struct parser *, int64_t);
+int fk_uses_column(struct parser *, int64_t, int);
+int fk_drop(struct parser *, int64_t);
+int fk_drop_table(struct parser *, int64_t);
+int fk_alter_check(struct parser *, struct table *, int);
 
 /* ct.c (Change Tracking) */
 void ct_init(struct sim_server *);
