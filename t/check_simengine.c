@@ -483,6 +483,80 @@ END_TEST
  * Constraint violations (2627, 515) end only their statement;
  * conversion errors (245) end the batch and roll back the transaction.
  */
+/*
+ * A statement, then a syntax error on the next line, with or without
+ * a ";" between them: SQL Server compiles the whole batch first and
+ * runs none of it (Microsoft Learn, "Batches"), whatever the statement
+ * would do or fail on when it runs: its object and permission checks
+ * wait for the run (deferred name resolution), so the compile pass
+ * must parse it to its end.  Adds the failing batches to bad.
+ */
+static void
+batch_nothing_ran(struct sim_session *s, const char *sep, struct sbuf *bad)
+{
+	static const char *stmt[] = { "alter table tb add c int",
+		"alter table tb add c2 int not null default 0, constraint "
+		"ck_v check (v > 0)",
+		"alter table tb add constraint uq_v unique (v)",
+		"alter table tb with nocheck add constraint fk_v foreign key "
+		"(v) references tb (i) on delete cascade",
+		"alter table tb drop column v",
+		"alter table tb drop constraint nosuch, column nosuch",
+		"alter table tb alter column v bigint not null",
+		"alter table tb alter column nosuch varchar(10) collate "
+		"Latin1_General_CI_AS null",
+		"alter table tb enable change_tracking with "
+		"(track_columns_updated = on)",
+		"alter table tb disable change_tracking",
+		"alter table tb nocheck constraint all",
+		"alter table tb with check check constraint fk_a, fk_b",
+		"alter table nosuch add c int", "drop index ix on tb",
+		"drop index tb.nosuch", "drop schema nosuch",
+		"grant select on tb to public",
+		"deny insert, update on object::dbo.tb to public",
+		"revoke select on schema::dbo from nosuch",
+		"grant view definition to public with grant option",
+		"alter database current set change_tracking = on "
+		"(change_retention = 2 days, auto_cleanup = on)",
+		"alter database current set change_tracking (auto_cleanup = "
+		"off)",
+		"alter database current set allow_snapshot_isolation on",
+		"alter database current set read_committed_snapshot on with "
+		"rollback immediate",
+		"alter database nosuch set allow_snapshot_isolation off",
+		"alter database current set compatibility_level = 150",
+		"create login lx with password = 'pw', default_database = "
+		"master",
+		"create user ux for login nosuch",
+		"create user uy without login with default_schema = dbo",
+		"drop login nosuch", "drop user nosuch", "drop database nosuch",
+		"create role rx", "alter role db_owner add member nosuch",
+		"exec sp_addrolemember 'db_owner', 'nosuch'",
+		"exec sys.sp_cdc_enable_table @source_schema = N'dbo', "
+		"@source_name = N'tb', @role_name = NULL",
+		"exec sys.sp_cdc_disable_table @source_schema = N'dbo', "
+		"@source_name = N'tb', @capture_instance = N'all'",
+		"exec sim.advance_clock @seconds = 60", NULL };
+	char sql[512];
+	int i;
+
+	for (i = 0; stmt[i] != NULL; i++) {
+		ok(s,
+		    "drop table if exists tb; create table tb (i int primary "
+		    "key, v int not null)");
+		snprintf(sql, sizeof(sql),
+		    "insert into tb values (%d, 1);\n%s%s\nselec 1", 300 + i,
+		    stmt[i], sep);
+		run(s, sql);
+		if (R.nerr == 1 && R.lasterr == 102 && R.lastline == 3 &&
+		    R.ndone == 1 && run(s, "select count(*) from tb") == 0 &&
+		    strcmp(R.firstrow, "0") == 0)
+			continue;
+		sbuf_add(bad, sql, strlen(sql));
+		sbuf_add(bad, "\n", 1);
+	}
+}
+
 START_TEST(test_batch_errors)
 {
 	static const char *syntax[] = { "set nocount onn", "print 'a' 'b'",
@@ -501,6 +575,7 @@ START_TEST(test_batch_errors)
 		"update tb set nosuch = 1", "delete from tb where nosuch = 1",
 		NULL };
 	struct sim_session *s = sa("master");
+	struct sbuf bad;
 	char sql[512];
 	int i, k;
 
@@ -521,6 +596,45 @@ START_TEST(test_batch_errors)
 		}
 	}
 	ck_assert_int_eq(R.nerr, 0);
+
+	/* a statement, then a syntax error: nothing ran */
+	sbuf_init(&bad);
+	batch_nothing_ran(s, ";", &bad);
+	batch_nothing_ran(s, "", &bad);
+	sbuf_add(&bad, "", 1);
+	if (bad.data[0] != '\0')
+		ck_abort_msg("something ran:\n%s", (char *)bad.data);
+	sbuf_free(&bad);
+
+	/* DDL on a table that the batch creates compiles with the batch */
+	run(s,
+	    "create table tn (a int primary key, b int)\n"
+	    "alter table tn add c int\nalter table tn drop column b\n"
+	    "alter table tn alter column c bigint not null\n"
+	    "alter table tn enable change_tracking\n"
+	    "create index ixn on tn (c)\ndrop index ixn on tn\nselec 1");
+	ck_assert_int_eq(R.lasterr, 102);
+	ck_assert_int_eq(R.lastline, 8);
+	row_is(s, "select count(*) from sys.tables where name = 'tn'", "0");
+	ok(s,
+	    "create table tn (a int primary key, b int)\n"
+	    "alter table tn add c int\nalter table tn drop column b\n"
+	    "alter table tn alter column c bigint not null\n"
+	    "create index ixn on tn (c)\ndrop index ixn on tn\n"
+	    "create login lz with password = 'pw'\n"
+	    "create user uz for login lz\ncreate role rz\n"
+	    "alter role rz add member uz\n"
+	    "exec sp_addrolemember 'db_datareader', 'uz'\n"
+	    "grant select on tn to rz");
+	row_is(s,
+	    "select count(*) from sys.columns where object_id = "
+	    "object_id('tn')",
+	    "2");
+	row_is(s,
+	    "select type_name(system_type_id), is_nullable from sys.columns "
+	    "where object_id = object_id('tn') and name = 'c'",
+	    "bigint|0");
+	ok(s, "drop table tn");
 
 	/* deferred name resolution: 208 ends the batch where it is met */
 	run(s,

@@ -702,6 +702,198 @@ def test_views():
                q1(cur, "select count(*) from sys.views"), (0,))
 
 
+def sets(cur):
+    """Every result set of the batch cur ran (statements without one
+    are skipped)."""
+    out = []
+    while True:
+        if cur.description is not None:
+            out.append(cur.fetchall())
+        if not cur.nextset():
+            return out
+
+
+def test_table_variables():
+    """Table variables ("table (Transact-SQL)", "DECLARE @local_variable",
+    "OUTPUT clause (Transact-SQL)", learn.microsoft.com): DECLARE @t
+    TABLE (...) takes the column definitions and constraints of CREATE
+    TABLE; @t is read and written like a table (with an alias, in
+    joins) for the rest of the batch, wherever its DECLARE stands (a
+    loop does not empty it, a branch not taken still declares it), and
+    is gone after it (1087, a compile error: nothing of the batch
+    runs).  A ROLLBACK does not
+    touch it ("table variables aren't affected by a ROLLBACK"), while a
+    failing statement still undoes itself (2627 as in a table).  It is
+    not in the database's catalog views (it lives in tempdb) nor in
+    Change Tracking.  OUTPUT ... INTO @t [(cols)] puts the rows there
+    and sends no result set.  A second DECLARE of the name is 134."""
+    with connect() as c:
+        c.autocommit = True
+        cur = c.cursor()
+        cur.execute("create table tvr (id int primary key, v varchar(5))")
+        cur.execute("insert tvr values (1, 'a'), (2, 'b'), (3, 'c')")
+        cur.execute(
+            "declare @t table (id int not null primary key, "
+            "s varchar(10) null default 'dflt', n int identity(10, 10), "
+            "w int unique); "
+            "insert into @t (id, w) values (1, 100), (2, 200); "
+            "insert @t (id, s, w) select id + 2, v, id * 1000 from tvr "
+            "where id < 3; "
+            "update @t set s = 'upd' where id = 2; "
+            "delete from @t where id = 4; "
+            "select * from @t order by id; "
+            "select x.id, r.v from @t as x join tvr r on r.id = x.id "
+            "where x.w < 1000 order by x.id desc; "
+            "select count(*) from @t x where x.s is not null")
+        expect("DECLARE @t TABLE: INSERT VALUES/SELECT, DEFAULT, identity, "
+               "UPDATE, DELETE, SELECT with an alias and a join",
+               sets(cur),
+               [[(1, "dflt", 10, 100), (2, "upd", 20, 200),
+                 (3, "a", 30, 1000)],
+                [(2, "b"), (1, "a")], [(3,)]])
+        cur.execute("declare @T table (a int); insert @t values (%s); "
+                    "select a from @T", (7,))
+        expect("... through sp_executesql, names case-insensitive",
+               sets(cur), [[(7,)]])
+        expect("... gone after the batch: 1087",
+               fk_err(cur, "select * from @t"),
+               (1087, 'Must declare the table variable "@t".'))
+        expect("1087 is a compile error: nothing of the batch ran",
+               (fk_err(cur, "insert tvr values (9, 'z'); "
+                       "update @nope set a = 1"),
+                q1(cur, "select count(*) from tvr where id = 9")),
+               ((1087, 'Must declare the table variable "@nope".'), (0,)))
+        cur.execute("declare @i int = 0; while @i < 3 begin "
+                    "declare @t table (a int); insert @t values (@i); "
+                    "set @i += 1 end; select count(*) from @t")
+        expect("a DECLARE run again in a loop keeps the rows (the "
+               "variable is the batch's)", sets(cur), [[(3,)]])
+        cur.execute("if 1 = 0 begin declare @t table (a int) end; "
+                    "insert @t values (1); select a from @t")
+        expect("... and one in a branch not taken exists all the same",
+               sets(cur), [[(1,)]])
+        expect("134: declared twice",
+               fk_err(cur, "declare @t table (a int); "
+                      "declare @t table (b int)")[0], 134)
+        expect("137: a table variable is not a scalar",
+               fk_err(cur, "declare @t table (a int); select @t")[0], 137)
+        cur.execute(
+            "declare @t table (id int primary key); "
+            "insert @t values (1); "
+            "begin try insert @t values (2), (1) end try "
+            "begin catch select error_number() end catch; "
+            "select id from @t")
+        expect("2627 in a table variable; the statement inserts nothing",
+               sets(cur), [[(2627,)], [(1,)]])
+        cur.execute(
+            "declare @t table (a int check (a > 0), b as a * 2); "
+            "insert @t (a) values (3); "
+            "begin try insert @t (a) values (-1) end try "
+            "begin catch select error_number() end catch; "
+            "select a, b from @t")
+        expect("CHECK (547) and computed columns as in a table",
+               sets(cur), [[(547,)], [(3, 6)]])
+        cur.execute(
+            "declare @log table (msg varchar(30)); "
+            "begin tran; "
+            "insert @log values ('in tran'); "
+            "insert tvr values (10, 'x'); "
+            "rollback; "
+            "select msg from @log; "
+            "select count(*) from tvr where id = 10")
+        expect("ROLLBACK leaves the table variable's rows, undoes the "
+               "table's", sets(cur), [[("in tran",)], [(0,)]])
+        cur.execute(
+            "begin tran; "
+            "declare @t table (id int identity, a int); "
+            "insert @t (a) values (5); "
+            "rollback; "
+            "insert @t (a) values (6); "
+            "select id, a from @t")
+        expect("... even a DECLARE inside the rolled back transaction",
+               sets(cur), [[(1, 5), (2, 6)]])
+        cur.execute("begin tran; declare @t table (a int); "
+                    "insert @t values (1)")
+        cur.execute("rollback")
+        cur.execute("declare @t table (b varchar(5)); "
+                    "insert @t values ('new'); select * from @t")
+        expect("a new batch's @t after a rolled back batch's",
+               sets(cur), [[("new",)]])
+        cur.execute(
+            "declare @o table (id int, old varchar(5), new varchar(5)); "
+            "update tvr set v = 'z' "
+            "output inserted.id, deleted.v, inserted.v into @o "
+            "where id = 2; "
+            "insert tvr output inserted.id, null, inserted.v into @o "
+            "values (4, 'd'); "
+            "delete tvr output deleted.id, deleted.v into @o (id, old) "
+            "where id = 4; "
+            "select * from @o order by id, old")
+        expect("OUTPUT ... INTO @t [(cols)]: rows there, no result set",
+               sets(cur),
+               [[(2, "b", "z"), (4, None, "d"), (4, "d", None)]])
+        cur.execute("declare @o table (n int identity(100, 1), id int); "
+                    "update tvr set v = v output inserted.id into @o "
+                    "where id < 3; select n, id from @o order by n")
+        expect("... identity columns skipped without a column list",
+               sets(cur), [[(100, 1), (101, 2)]])
+        expect("... 213 when the counts differ",
+               fk_err(cur, "declare @o table (a int, b int); "
+                      "delete tvr output deleted.id into @o")[0], 213)
+        expect("not in sys.tables, sys.objects, INFORMATION_SCHEMA",
+               q1(cur, "declare @t table (a int primary key); "
+                  "select (select count(*) from sys.tables "
+                  "where name like '%@%') + (select count(*) from "
+                  "sys.objects where name like '%@%') + (select count(*) "
+                  "from information_schema.tables where table_name "
+                  "like '%@%')"), (0,))
+        cur.execute("create database tvct")
+        cur.execute("use tvct")
+        cur.execute("alter database tvct set change_tracking = on")
+        cur.execute("create table u (id int primary key)")
+        cur.execute("alter table u enable change_tracking")
+        cur.execute("insert u values (1)")
+        v = q1(cur, "select change_tracking_current_version()")[0]
+        cur.execute("declare @t table (id int primary key); "
+                    "insert @t values (1), (2); "
+                    "update @t set id = id + 10; delete @t")
+        expect("writes of a table variable draw no CT version",
+               q1(cur, "select change_tracking_current_version()"), (v,))
+        cur.execute("use master")
+        cur.execute("drop database tvct")
+        cur.execute("drop table tvr")
+
+
+def test_declare_in_loop():
+    """DECLARE is resolved at compile time ("DECLARE @local_variable",
+    learn.microsoft.com): run again in a WHILE loop it is the same
+    variable, which keeps its value (only an initializer assigns it
+    again); a second DECLARE of the name in the batch is 134 and nothing
+    of the batch runs."""
+    with connect() as c:
+        c.autocommit = True
+        cur = c.cursor()
+        expect("DECLARE in a loop keeps the value",
+               q1(cur, "declare @i int = 0; while @i < 3 begin "
+                  "declare @x int; set @x = isnull(@x, 0) + 10; "
+                  "set @i = @i + 1; end; select @x, @i"), (30, 3))
+        expect("DECLARE with an initializer in a loop assigns again",
+               q1(cur, "declare @i int = 0; while @i < 3 begin "
+                  "declare @y int = 5; set @y = @y + 1; "
+                  "set @i = @i + 1; end; select @y"), (6,))
+        cur.execute("create table dl (id int)")
+        try:
+            cur.execute("insert dl values (1); declare @a int; "
+                        "declare @a int")
+            check("two DECLAREs of one name refused", False)
+        except pytds.Error as e:
+            expect("two DECLAREs of one name: 134",
+                   getattr(e, "msg_no", None), 134)
+        expect("two DECLAREs of one name: nothing ran",
+               q1(cur, "select count(*) from dl"), (0,))
+        cur.execute("drop table dl")
+
+
 run("logins", test_logins)
 run("parameters", test_params)
 run("transactions", test_transactions)
@@ -713,4 +905,6 @@ run("output", test_output)
 run("views", test_views)
 run("foreign keys", test_foreign_keys)
 run("foreign keys: CT and CDC", test_fk_ct_cdc)
+run("table variables", test_table_variables)
+run("declare in a loop", test_declare_in_loop)
 simtest.finish()

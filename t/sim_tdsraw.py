@@ -10,7 +10,8 @@
 # DONE but the last, a request split over many small packets, an
 # Attention sent after the reply was complete (answered by DONE_ATTN),
 # RESETCONNECTION (acknowledged by ENVCHANGE 18),
-# several RPCs in one message, and Transaction Manager requests.
+# several RPCs in one message, Transaction Manager requests, and the
+# tokens of table variables and OUTPUT ... INTO.
 # FreeTDS and pytds accept small deviations from all of these; SqlClient
 # and our own daemon may not.  MSSQL_TEST_ADDRESS etc. as in the other
 # tests.
@@ -311,6 +312,34 @@ def output_clause(c):
            [(0xAA, 4104), (0xFD, 0x02)])
 
 
+def table_variables(c):
+    """Table variables on the wire ("table (Transact-SQL)", "OUTPUT
+    clause (Transact-SQL)"): DECLARE @t TABLE sends no token of its own;
+    OUTPUT ... INTO @t sends no result set, only the statement's
+    DONE_COUNT with the rows it affected; an undeclared @t is 1087, a
+    compile error: ERROR and one DONE_ERROR, nothing of the batch run."""
+    def run(sql):
+        c.send(0x01, batch(sql), 8192)
+        p = c.recv()[1]
+        return tokens(p), p
+
+    run("create table tvw (id int identity(1,1) primary key, v int)")
+    toks, p = run("declare @t table (i int primary key); "
+                  "insert into @t values (1), (2)")
+    expect("DECLARE @t TABLE: no DONE; INSERT @t: one DONE_COUNT",
+           (toks, struct.unpack("<Q", p[-8:])[0]), ([(0xFD, 0x10)], 2))
+    toks, p = run("declare @o table (v int); "
+                  "insert into tvw (v) output inserted.v into @o "
+                  "values (5), (6); select v from @o")
+    expect("OUTPUT ... INTO @o: no COLMETADATA, the INSERT's DONE_COUNT",
+           toks, [(0xFD, 0x11), (0x81, 1), (0xD1, (5,)), (0xD1, (6,)),
+                  (0xFD, 0x10)])
+    toks, p = run("insert into tvw (v) values (9); select * from @nope")
+    expect("1087: ERROR and DONE_ERROR, nothing ran",
+           (toks, run("select count(*) from tvw")[0][1]),
+           ([(0xAA, 1087), (0xFD, 0x02)], (0xD1, (2,))))
+
+
 def main():
     global PROC
     if os.environ.get("MSSQL_TEST_ADDRESS"):
@@ -432,6 +461,7 @@ def main():
 
     batch_errors(c)
     output_clause(c)
+    table_variables(c)
     c.s.close()
 
     c = Conn(host, port)

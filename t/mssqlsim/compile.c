@@ -488,6 +488,8 @@ compile_table_name(struct parser *p, struct table **tp)
 	int n;
 
 	*tp = NULL;
+	if (p_tok(p)->kind == LEX_VAR) /* tablevar.c: @t */
+		return (tablevar_resolve(p, tp));
 	if ((n = p_name(p, parts, 4)) < 1)
 		return (-1);
 	if (n == 4) {
@@ -786,7 +788,8 @@ cx_var(struct parser *p, struct ce *e)
 	struct lex_tok *t = p_tok(p);
 	int idx;
 
-	if ((idx = engine_find_var(p->s, t->text)) == -1) {
+	if ((idx = engine_find_var(p->s, t->text)) == -1 ||
+	    tablevar_is(p->s, idx)) {
 		sim_error_set(p->err, 137, 15, 2,
 		    "Must declare the scalar variable \"%s\".", t->text);
 		return (-1);
@@ -2466,6 +2469,8 @@ cquery_free(struct cquery *q)
 	sbuf_free(&q->sql);
 	free(q->cols);
 	free(q->assignvars);
+	catalog_table_free(q->into);
+	free(q->intomap);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -3425,8 +3430,12 @@ cx_dml_target(struct parser *p, struct scope *sc, char parts[][129], int n,
 	}
 	/* Re-resolve the name as a table and add it. */
 	save = p->pos;
-	t = catalog_table(p->s, n > 1 && parts[n - 2][0] ? parts[n - 2] : NULL,
-	    parts[n - 1], p->err);
+	if (n == 1 && parts[0][0] == '@') /* tablevar.c */
+		t = tablevar_table(p, parts[0]);
+	else
+		t = catalog_table(p->s,
+		    n > 1 && parts[n - 2][0] ? parts[n - 2] : NULL,
+		    parts[n - 1], p->err);
 	p->pos = save;
 	if (t == NULL)
 		return (-1);
@@ -3640,8 +3649,8 @@ cx_output_src(struct parser *p, struct scope *sc, struct table *t,
  * list FROM (SELECT :d0 AS c, ...) AS deleted, (SELECT :i0 ...) AS
  * inserted", run by dml.c once per row.  A name the statement lacks
  * (DELETED in an INSERT) is 4104, an unqualified column 207.  OUTPUT
- * ... INTO needs table variables, which the simulator lacks: a syntax
- * error, as is OUTPUT @v = ... .
+ * ... INTO t [(cols)] sets q->into (tablevar_output_into()); OUTPUT @v
+ * = ... is a syntax error.
  */
 int
 compile_output(struct parser *p, struct table *t, int which, struct cquery *q)
@@ -3662,10 +3671,12 @@ compile_output(struct parser *p, struct table *t, int which, struct cquery *q)
 		if (cx_item(p, sc, q, &list) == -1)
 			goto out;
 	} while (p_accept_op(p, ","));
-	if (q->assign || p_kw(p, "INTO")) {
+	if (q->assign) {
 		p_syntax(p);
 		goto out;
 	}
+	if (p_accept_kw(p, "INTO") && tablevar_output_into(p, q) == -1)
+		goto out;
 	sbuf_add(&q->sql, "SELECT ", 7);
 	sbuf_add(&q->sql, list.data, list.len);
 	sbuf_add(&q->sql, from.data, from.len);
@@ -3736,13 +3747,16 @@ compile_update(struct parser *p, struct dmlsrc *d)
 	sbuf_init(&tail);
 	sbuf_init(&limit);
 	p->pos++;
-	if (cx_dml_top(p, &limit) == -1 || (n = p_name(p, parts, 4)) < 1)
+	if (cx_dml_top(p, &limit) == -1 ||
+	    (n = tablevar_dml_name(p, parts)) < 1)
 		goto out;
 	p_skip_hints(p);
 	if (p_expect_kw(p, "SET") == -1)
 		goto out;
 	setpos = p->pos;
 	p_skip_list(p);
+	if (cx_find_output(p, setpos, p->pos) >= 0)
+		tablevar_skip_into(p); /* OUTPUT ... INTO t (cols) */
 	if (p_kw(p, "SET") || p_kw(p, "OUTPUT")) {
 		p_syntax(p);
 		goto out;
@@ -3797,12 +3811,13 @@ compile_delete(struct parser *p, struct dmlsrc *d)
 	if (cx_dml_top(p, &limit) == -1)
 		goto out;
 	p_accept_kw(p, "FROM");
-	if ((n = p_name(p, parts, 4)) < 1)
+	if ((n = tablevar_dml_name(p, parts)) < 1)
 		goto out;
 	p_skip_hints(p);
 	if (p_kw(p, "OUTPUT")) { /* compiled once the target is known */
 		outpos = p->pos++;
 		p_skip_list(p);
+		tablevar_skip_into(p); /* OUTPUT ... INTO t (cols) */
 		outend = p->pos;
 	}
 	if (cx_dml_from_where(p, sc, parts, n, &tail, &ti) == -1)

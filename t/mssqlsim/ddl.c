@@ -12,6 +12,12 @@
  * KEY constraints are parsed here and defined, checked and enforced by
  * fk.c (never by SQLite).  Metadata rows and the SQLite schema change in
  * the same write transaction.
+ *
+ * In the compile pass (engine.c, s->dry) every statement is parsed to
+ * its end and returns before it checks objects, principals or
+ * permissions, which an earlier statement of the batch may change
+ * (deferred name resolution): ALTER TABLE parses with no table when it
+ * does not exist yet.  Those checks, and their errors, come when it runs.
  */
 
 #include <sys/types.h>
@@ -263,11 +269,11 @@ catalog_is_ddl(struct parser *p)
 	    p_kw(p, "GRANT") || p_kw(p, "DENY") || p_kw(p, "REVOKE"));
 }
 
-/* Only sysadmin and db_owner may run DDL. */
+/* Only sysadmin and db_owner may run DDL (checked when it runs). */
 static int
 ddl_check_owner(struct parser *p, const char *what)
 {
-	if (catalog_is_member(p->s, "db_owner"))
+	if (p->s->dry || catalog_is_member(p->s, "db_owner"))
 		return (0);
 	sim_error_set(p->err, 262, 14, 1,
 	    "%s permission denied in database "
@@ -1032,7 +1038,9 @@ ddl_create_checks(
 
 	if (td->nchecks == 0)
 		return (0);
-	if ((t = catalog_table(p->s, schema, name, p->err)) == NULL)
+	/* TEMP: #temp tables and table variables (tablevar.c) */
+	if ((t = catalog_table_in(p->s, p->s->ddl_temp ? "temp" : "main",
+		 schema, name, p->err)) == NULL)
 		return (-1);
 	for (i = 0; i < td->nchecks && rc == 0; i++)
 		rc = ddl_create_check(p, t, &td->checks[i]);
@@ -1179,6 +1187,37 @@ ddl_create_table(struct parser *p)
 out:
 	tabledef_free(&td);
 	return (rc == 0 ? engine_send_done(p->s, 0, 0) == -1 ? -2 : 0 : -1);
+}
+
+/*
+ * The TEMP table "dbo.@name" of DECLARE @name TABLE (...) (tablevar.c):
+ * the column list of CREATE TABLE, made as a #temp table is.  No DONE.
+ */
+int
+ddl_create_tablevar(struct parser *p, const char *name)
+{
+	struct tabledef td;
+	int schema_id, rc = -1;
+
+	memset(&td, 0, sizeof(td));
+	p->s->ddl_temp = 1; /* see ddl_fix() */
+	if (ddl_elements(p, &td, 1) == -1 || ddl_validate(p, &td, name) == -1 ||
+	    ddl_computed_types(p, &td, name) == -1)
+		goto out;
+	if (p->s->dry) {
+		rc = 0;
+		goto out;
+	}
+	schema_id = catalog_schema_id(p->s, "dbo");
+	if (catalog_init_temp(p->s->db, p->err) == 0 &&
+	    ddl_stmt(p, NULL, NULL) == 0) {
+		rc = ddl_create_table_rows(p, "dbo", schema_id, name, &td);
+		rc = engine_write_end(p->s, rc == 0, p->err);
+	}
+out:
+	p->s->ddl_temp = 0;
+	tabledef_free(&td);
+	return (rc);
 }
 
 /* Begin the write transaction of a DDL statement. */
@@ -1350,8 +1389,12 @@ ddl_add_columns(struct parser *p, struct table *t, int nocheck)
 	memset(&td, 0, sizeof(td));
 	td.nocheck = nocheck;
 	if (ddl_elements(p, &td, 0) == -1 ||
-	    ddl_computed_types(p, &td, t->name) == -1)
+	    (t != NULL && ddl_computed_types(p, &td, t->name) == -1))
 		goto out;
+	if (p->s->dry) { /* the compile pass: parsed to its end */
+		rc = 0;
+		goto out;
+	}
 	if (ddl_add_check(p, t, &td) == -1)
 		goto out;
 	if (engine_write_begin(p->s, p->err) == -1)
@@ -1501,7 +1544,7 @@ ddl_alter_drop(struct parser *p, struct table *t)
 {
 	int rc = 0, constraint;
 
-	if (engine_write_begin(p->s, p->err) == -1)
+	if (!p->s->dry && engine_write_begin(p->s, p->err) == -1)
 		return (-1);
 	do {
 		constraint = p_accept_kw(p, "CONSTRAINT");
@@ -1514,10 +1557,16 @@ ddl_alter_drop(struct parser *p, struct table *t)
 			rc = p_syntax(p);
 			break;
 		}
-		rc = constraint ? ddl_drop_constraint(p, t, p_tok(p)->text)
-				: ddl_drop_column(p, t, p_tok(p)->text);
+		if (p->s->dry) /* the compile pass: names only */
+			rc = 0;
+		else if (constraint)
+			rc = ddl_drop_constraint(p, t, p_tok(p)->text);
+		else
+			rc = ddl_drop_column(p, t, p_tok(p)->text);
 		p->pos++;
 	} while (rc == 0 && p_accept_op(p, ","));
+	if (p->s->dry)
+		return (rc);
 	return (engine_write_end(p->s, rc == 0, p->err));
 }
 
@@ -1610,16 +1659,40 @@ ddl_rebuild(struct parser *p, struct table *t, int ci, struct sim_type *nt)
 	return (rc);
 }
 
+/* The new type of ALTER COLUMN: type [COLLATE c] [NULL | NOT NULL] */
+static int
+ddl_alter_type(struct parser *p, struct sim_type *nt, int *nullable)
+{
+	char tname[64];
+
+	*nullable = 1;
+	if (p_type(p, nt, tname, sizeof(tname)) == -1)
+		return (-1);
+	if (p_accept_kw(p, "COLLATE"))
+		p->pos++;
+	if (p_accept_kw(p, "NOT")) {
+		if (p_expect_kw(p, "NULL") == -1)
+			return (-1);
+		*nullable = 0;
+	} else
+		p_accept_kw(p, "NULL");
+	return (0);
+}
+
 /* ALTER TABLE t ALTER COLUMN c type [NULL | NOT NULL] */
 static int
 ddl_alter_column(struct parser *p, struct table *t)
 {
 	struct sim_type nt;
-	char tname[64], tn[80];
-	int ci, nullable = 1, prec, scale, rc;
+	char tn[80];
+	int ci, nullable, prec, scale, rc;
 
 	if (p_tok(p)->kind != LEX_IDENT && p_tok(p)->kind != LEX_QIDENT)
 		return (p_syntax(p));
+	if (p->s->dry) { /* the compile pass: parsed to its end */
+		p->pos++;
+		return (ddl_alter_type(p, &nt, &nullable));
+	}
 	for (ci = 0; ci < t->ncols; ci++)
 		if (strcasecmp(t->cols[ci].c.name, p_tok(p)->text) == 0)
 			break;
@@ -1631,16 +1704,8 @@ ddl_alter_column(struct parser *p, struct table *t)
 		return (-1);
 	}
 	p->pos++;
-	if (p_type(p, &nt, tname, sizeof(tname)) == -1)
+	if (ddl_alter_type(p, &nt, &nullable) == -1)
 		return (-1);
-	if (p_accept_kw(p, "COLLATE"))
-		p->pos++;
-	if (p_accept_kw(p, "NOT")) {
-		if (p_expect_kw(p, "NULL") == -1)
-			return (-1);
-		nullable = 0;
-	} else
-		p_accept_kw(p, "NULL");
 	if (t->cols[ci].c.computed || t->cols[ci].c.identity ||
 	    t->cols[ci].rowversion ||
 	    fk_uses_column(p, t->object_id, t->cols[ci].column_id) ||
@@ -1692,7 +1757,11 @@ ddl_alter_column(struct parser *p, struct table *t)
 	return (engine_write_end(p->s, rc == 0, p->err));
 }
 
-/* ALTER TABLE ... */
+/*
+ * ALTER TABLE ...  In the compile pass the statement is parsed to its
+ * end with t NULL when the table does not exist yet (a CREATE TABLE
+ * earlier in the batch may make it): its checks run when it runs.
+ */
 static int
 ddl_alter_table(struct parser *p)
 {
@@ -1702,7 +1771,9 @@ ddl_alter_table(struct parser *p)
 
 	if (ddl_table_name(p, schema, name) == -1)
 		return (-1);
-	if ((t = catalog_table(p->s, schema, name, p->err)) == NULL)
+	if ((t = catalog_table(
+		 p->s, schema, name, p->s->dry ? NULL : p->err)) == NULL &&
+	    !p->s->dry)
 		return (-1);
 	if (p_accept_kw(p, "WITH")) /* WITH CHECK | NOCHECK */
 		with = p_accept_kw(p, "CHECK")       ? 1
@@ -1725,7 +1796,7 @@ ddl_alter_table(struct parser *p)
 		rc = ddl_alter_column(p, t);
 	else
 		rc = p_syntax(p);
-	if (rc == 0 && cols) { /* cdc.c: cdc.ddl_history */
+	if (rc == 0 && cols && !p->s->dry) { /* cdc.c: cdc.ddl_history */
 		src = compile_source(p, start, p->pos);
 		cdc_ddl_notify(p->s, t, src);
 		free(src);
@@ -1809,6 +1880,8 @@ ddl_drop_database(struct parser *p)
 
 	if (p_name(p, parts, 1) != 1)
 		return (-1);
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if (!p->s->sysadmin ||
 	    ddl_mint(p, 0,
 		"SELECT count(*) FROM "
@@ -1855,11 +1928,12 @@ ddl_alter_database(struct parser *p)
 		return (-1);
 	else
 		snprintf(db, sizeof(db), "%s", parts[0]);
-	if (ddl_mint(p, 0,
-		"SELECT count(*) FROM main.sim_databases WHERE name = "
-		"%Q",
-		db) == 0 ||
-	    !p->s->sysadmin) {
+	if (!p->s->dry && /* the compile pass: syntax only */
+	    (ddl_mint(p, 0,
+		 "SELECT count(*) FROM main.sim_databases WHERE name = "
+		 "%Q",
+		 db) == 0 ||
+		!p->s->sysadmin)) {
 		sim_error_set(p->err, 5011, 14, 5,
 		    "User does not have "
 		    "permission to alter database '%s', the database does not "
@@ -1881,6 +1955,8 @@ ddl_alter_database(struct parser *p)
 
 		if (p_expect_op(p, "=") == -1 || p_int(p, &lvl) == -1)
 			return (-1);
+		if (p->s->dry) /* the compile pass: parsed to its end */
+			return (0);
 		if (ddl_mexecf(p,
 			"UPDATE main.sim_databases SET compat = %d "
 			"WHERE name = %Q",
@@ -1902,6 +1978,8 @@ ddl_alter_database(struct parser *p)
 		} else if (!p_accept_kw(p, "NO_WAIT"))
 			return (p_syntax(p));
 	}
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if (ddl_mexecf(p,
 		"UPDATE main.sim_databases SET %s = %d WHERE name = %Q", col,
 		on, db) == -1)
@@ -1920,6 +1998,8 @@ ddl_create_schema(struct parser *p)
 		return (-1);
 	if (p_accept_kw(p, "AUTHORIZATION") && p_tok(p)->kind != LEX_EOF)
 		p->pos++;
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if (catalog_schema_id(p->s, parts[0]) >= 0) {
 		sim_error_set(p->err, 2714, 16, 6,
 		    "There is already an object "
@@ -1949,6 +2029,8 @@ ddl_drop_schema(struct parser *p)
 
 	if (p_name(p, parts, 1) != 1)
 		return (-1);
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if ((id = catalog_schema_id(p->s, parts[0])) < 5 || id >= 16384) {
 		sim_error_set(p->err, 15151, 16, 1,
 		    "Cannot drop the schema "
@@ -2003,6 +2085,8 @@ ddl_create_login(struct parser *p)
 		} else
 			return (p_syntax(p));
 	} while (p_accept_op(p, ","));
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if (!p->s->sysadmin) {
 		sim_error_set(p->err, 15247, 16, 1,
 		    "User does not have "
@@ -2054,6 +2138,8 @@ ddl_create_user(struct parser *p)
 		snprintf(schema, sizeof(schema), "%s", p_tok(p)->text);
 		p->pos++;
 	}
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if (ddl_check_owner(p, "CREATE USER") == -1)
 		return (-1);
 	if (!nologin &&
@@ -2104,6 +2190,8 @@ ddl_role(struct parser *p, int create)
 		if (p_expect_kw(p, "MEMBER") == -1 || p_name(p, user, 1) != 1)
 			return (-1);
 	}
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if (ddl_check_owner(p, "ALTER ROLE") == -1 ||
 	    engine_write_begin(p->s, p->err) == -1)
 		return (-1);
@@ -2297,6 +2385,8 @@ ddl_securable(struct parser *p, int *class, int64_t *major)
 		*class = 3;
 		snprintf(name, sizeof(name), "%s", p_tok(p)->text);
 		p->pos++;
+		if (p->s->dry) /* the compile pass: names only */
+			return (0);
 		if ((*major = catalog_schema_id(p->s, name)) < 0) {
 			sim_error_set(p->err, 15151, 16, 1,
 			    "Cannot find the "
@@ -2315,6 +2405,8 @@ ddl_securable(struct parser *p, int *class, int64_t *major)
 		p->pos += 2;
 	if (ddl_table_name(p, schema, name) == -1)
 		return (-1);
+	if (p->s->dry) /* the compile pass: names only */
+		return (0);
 	if ((t = catalog_table(p->s, schema, name, NULL)) == NULL) {
 		sim_error_set(p->err, 15151, 16, 1,
 		    "Cannot find the object "
@@ -2342,6 +2434,8 @@ ddl_perm_apply(struct parser *p, const char *stmt, char perms[][64], int np,
 			return (p_syntax(p));
 		snprintf(who, sizeof(who), "%s", p_tok(p)->text);
 		p->pos++;
+		if (p->s->dry) /* the compile pass: names only */
+			continue;
 		if (strcasecmp(who, "public") != 0 &&
 		    ddl_int(p, 0,
 			"SELECT "
@@ -2393,7 +2487,7 @@ ddl_permission(struct parser *p, const char *stmt)
 	if (!p_accept_kw(p, "TO") && !p_accept_kw(p, "FROM"))
 		return (p_syntax(p));
 	if (ddl_check_owner(p, stmt) == -1 ||
-	    engine_write_begin(p->s, p->err) == -1)
+	    (!p->s->dry && engine_write_begin(p->s, p->err) == -1))
 		return (-1);
 	rc = ddl_perm_apply(p, stmt, perms, np, class, major);
 	if (rc == 0 && p_accept_kw(p, "WITH")) {
@@ -2402,6 +2496,8 @@ ddl_permission(struct parser *p, const char *stmt)
 	}
 	if (rc == 0 && p_accept_kw(p, "CASCADE"))
 		rc = 0;
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (rc);
 	if (engine_write_end(p->s, rc == 0, p->err) == -1)
 		return (-1);
 	return (engine_send_done(p->s, 0, 0) == -1 ? -2 : 0);
@@ -2417,6 +2513,8 @@ ddl_drop_principal(struct parser *p, const char *what)
 
 	if (p_name(p, parts, 1) != 1)
 		return (-1);
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if ((login ? ddl_mint(p, 0, "SELECT count(*) FROM %s WHERE name = %Q",
 			 tbl, parts[0])
 		   : ddl_int(p, 0,
@@ -2494,6 +2592,8 @@ ddl_drop_index(struct parser *p)
 		    schema, sizeof(schema), "%s", n > 2 ? parts[n - 3] : "dbo");
 	} else
 		return (p_syntax(p));
+	if (p->s->dry) /* the compile pass: parsed to its end */
+		return (0);
 	if ((t = catalog_table(p->s, schema, name, p->err)) == NULL)
 		return (-1);
 	n = (int)ddl_int(p, -1,

@@ -29,8 +29,10 @@
  * parameters :iN and :dN.  The writer sends its COLMETADATA before the
  * first row is written, and after each row change (writer_changed())
  * binds the row's after/before images, the same ones the commit hook
- * gets, and sends the ROW; the statement's DONE_COUNT follows.  OUTPUT
- * ... INTO is not supported (no table variables).
+ * gets, and sends the ROW; the statement's DONE_COUNT follows.  With
+ * OUTPUT ... INTO (a table variable, tablevar.c, or a table) no result
+ * set goes out: a second writer on the target inserts each OUTPUT row,
+ * converted to the target's column types (writer_into_row()).
  */
 
 #include <sys/types.h>
@@ -67,7 +69,12 @@ struct writer {
 	sqlite3_stmt *out; /* OUTPUT clause, or NULL */
 	int outcols;
 	int outgone; /* the client went away during OUTPUT */
+	struct writer *into; /* OUTPUT ... INTO: the target's writer */
+	const int *intomap; /* per target column: OUTPUT column or -1 */
+	const struct sim_column *outdesc; /* the OUTPUT columns */
 };
+
+static int writer_insert(struct writer *, struct simval *, const int *);
 
 /* Prepare SQL built with sqlite3_mprintf. */
 static sqlite3_stmt *
@@ -315,6 +322,11 @@ writer_close(struct writer *w, int ok)
 		catalog_meta_set(w->s->db, w->t->db, "dbts", w->dbts);
 	engine_stmt_put(w->s, w->ins);
 	engine_stmt_put(w->s, w->out);
+	if (w->into != NULL) {
+		writer_close(w->into, ok);
+		free(w->into);
+		w->into = NULL;
+	}
 	sqlite3_finalize(w->comp);
 	sqlite3_finalize(w->check);
 	free(w->cknames);
@@ -582,11 +594,15 @@ writer_fill(struct writer *w, struct simval *vals, const int *given)
 	return (0);
 }
 
-/* Is a commit hook collecting row changes? */
+/*
+ * Is a commit hook collecting row changes?  Not of #temp tables and
+ * table variables (TEMP): they are never tracked nor captured.
+ */
 static int
 writer_hooked(struct writer *w)
 {
-	return (w->s->srv->commit_hook != NULL);
+	return (
+	    w->s->srv->commit_hook != NULL && strcmp(w->t->db, "temp") != 0);
 }
 
 /* The current values of a row (every column, table order). */
@@ -643,11 +659,49 @@ writer_output_open(struct writer *w, struct parser *p, struct cquery *q)
 		return (-1);
 	engine_bind_vars(s, p, w->out);
 	w->outcols = q->ncols;
+	w->outdesc = q->cols;
+	if (q->into != NULL) { /* OUTPUT ... INTO: no result set */
+		w->into = util_xmalloc(sizeof(*w->into));
+		w->intomap = q->intomap;
+		return (writer_open(w->into, s, q->into, w->err));
+	}
 	if (s->sink->colmetadata(s->sink->arg, q->ncols, q->cols) == -1) {
 		w->outgone = 1;
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * OUTPUT ... INTO: insert the OUTPUT row w->out holds into the target,
+ * each value converted to its column's type; the target's columns left
+ * out of the INTO list get their default or identity.
+ */
+static int
+writer_into_row(struct writer *w)
+{
+	struct writer *o = w->into;
+	struct simval *vals;
+	int *given, i, k, rc = 0;
+
+	vals = util_xmalloc((o->t->ncols + 1) * sizeof(*vals));
+	given = util_xmalloc((o->t->ncols + 1) * sizeof(int));
+	for (i = 0; i < o->t->ncols; i++) {
+		memset(&vals[i], 0, sizeof(vals[i]));
+		vals[i].kind = SQLITE_NULL;
+		given[i] = (k = w->intomap[i]) >= 0;
+		if (k >= 0 && rc == 0)
+			rc = writer_convert(o, i,
+			    sqlite3_column_value(w->out, k),
+			    &w->outdesc[k].type, &vals[i]);
+	}
+	if (rc == 0)
+		rc = writer_insert(o, vals, given);
+	for (i = 0; i < o->t->ncols; i++)
+		simval_free(&vals[i]);
+	free(vals);
+	free(given);
+	return (rc);
 }
 
 /* Send the OUTPUT row of a written row (images in table order). */
@@ -674,6 +728,11 @@ writer_output_row(struct writer *w, struct simval *before, struct simval *after)
 	}
 	if (sqlite3_step(w->out) != SQLITE_ROW) {
 		rc = engine_sqlite_error(s, w->err);
+		sqlite3_reset(w->out);
+		return (rc);
+	}
+	if (w->into != NULL) {
+		rc = writer_into_row(w);
 		sqlite3_reset(w->out);
 		return (rc);
 	}

@@ -3,7 +3,8 @@
  * the batch loop and the session statements (SET, DECLARE, USE, PRINT,
  * IF/ELSE, BEGIN...END, transactions).  DDL lives in catalog.c, SELECT
  * and expressions in compile.c, DML in dml.c, RPC, TM and bulk in rpc.c,
- * FOREIGN KEY constraints in fk.c, views in view.c; the OUTPUT clause of
+ * FOREIGN KEY constraints in fk.c, views in view.c, table variables
+ * (DECLARE @t TABLE, OUTPUT ... INTO) in tablevar.c; the OUTPUT clause of
  * DML is compiled by compile.c and sent by dml.c.
  *
  * Compile-to-SQLite.  A batch is tokenized (lex.c) and run statement by
@@ -21,7 +22,9 @@
  * Batches.  SQL Server compiles a whole batch before it runs any of it
  * (learn.microsoft.com "Batches"), so engine_exec_tokens() first makes
  * a compile pass over the batch (s->dry): every statement is parsed and
- * compiled up to where it would act, nothing is written, sent or set.
+ * compiled to its end, nothing is written, sent or set; DDL leaves its
+ * object and permission checks (does the table, column, schema, login
+ * exist) to the run, which may follow a CREATE earlier in the batch.
  * A syntax error, or a binding error (207, 213, 4104, ...) of a
  * statement whose tables all exist, fails the batch with nothing run.
  * A statement naming a table that does not exist yet fails the pass
@@ -719,6 +722,8 @@ engine_session_free(struct sim_session *s)
 		simval_free(&s->vars[i].value);
 	free(s->vars);
 	free(s->predecl);
+	free(s->declsite);
+	tablevar_free_all(s);
 	engine_changes_drop(s, 0);
 	free(s->changes);
 	for (i = 0; i < s->npreps; i++) {
@@ -1117,15 +1122,29 @@ engine_find_var(struct sim_session *s, const char *name)
 	return (-1);
 }
 
-/* Declare a variable (value NULL). */
+/*
+ * Declare a variable (value NULL) at token site of the batch (-1: an
+ * RPC parameter).  A DECLARE runs again in a loop: it is the same
+ * declaration, the variable keeps its value (SQL Server declares at
+ * compile time; only an initializer assigns again).
+ */
 int
 engine_declare_var(struct sim_session *s, const char *name,
-    const struct sim_type *t, struct sim_error *err)
+    const struct sim_type *t, int site, struct sim_error *err)
 {
 	struct sim_param *v;
 	int idx;
 
-	if ((idx = engine_find_var(s, name)) != -1 && s->predecl[idx]) {
+	idx = engine_find_var(s, name);
+	if (idx != -1 && site != -1 && s->declsite[idx] == site) {
+		if (s->predecl[idx] && !s->dry) {
+			/* declared by the compile pass: now it runs */
+			s->predecl[idx] = 0;
+			s->vars[idx].type = *t;
+		}
+		return (idx); /* again (a loop): the value is kept */
+	}
+	if (idx != -1 && site == -1 && s->predecl[idx]) {
 		/* declared by the compile pass: now in execution order */
 		s->predecl[idx] = 0;
 		s->vars[idx].type = *t;
@@ -1144,6 +1163,8 @@ engine_declare_var(struct sim_session *s, const char *name,
 	s->vars = util_xrealloc(s->vars, (s->nvars + 1) * sizeof(*s->vars));
 	s->predecl = util_xrealloc(s->predecl, (s->nvars + 1) * sizeof(int));
 	s->predecl[s->nvars] = s->dry;
+	s->declsite = util_xrealloc(s->declsite, (s->nvars + 1) * sizeof(int));
+	s->declsite[s->nvars] = site;
 	v = &s->vars[s->nvars++];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
@@ -1545,6 +1566,7 @@ engine_compile_error(struct sim_session *s, int number)
 	case 174:
 	case 195:
 	case 22105:
+	case 1087: /* tablevar.c: undeclared table variable */
 	case 111: /* view.c: CREATE VIEW not first in the batch */
 	case 1033:
 		return (1);
@@ -1591,8 +1613,9 @@ engine_dry_error(struct parser *p, int start)
  * The compile pass over a whole batch: SQL Server runs nothing of a
  * batch with a compile error (engine_compile_error).  Statements are
  * parsed and compiled to their end and return without acting (SELECT,
- * DML, SET, PRINT, EXEC, transaction statements), or up to where they
- * would act (engine_dry_stop: most DDL), and the pass skips the rest;
+ * DML, DDL, SET, PRINT, EXEC, transaction statements); the pass skips
+ * the rest of a statement that stops where it would act (the odd case
+ * left: engine_dry_stop) or fails on a table that does not exist yet;
  * declared variables are dropped afterwards.  Returns 0 or 3 with
  * p->err set.
  */
@@ -1681,6 +1704,7 @@ engine_exec_tokens(struct sim_session *s, struct lex *lx)
 			break;
 		}
 	}
+	tablevar_batch_end(s); /* table variables die with the batch */
 	engine_parser_reset(&p);
 	free(p.lits);
 	return (rc);
@@ -2035,20 +2059,23 @@ engine_stmt_declare(struct parser *p)
 {
 	struct sim_type t;
 	char name[129], tname[64];
-	int idx;
+	int idx, site;
 
 	p->pos++;
 	do {
 		if (p_tok(p)->kind != LEX_VAR)
 			return (p_syntax(p));
 		snprintf(name, sizeof(name), "%s", p_tok(p)->text);
-		p->pos++;
+		site = p->pos++;
 		p_accept_kw(p, "AS");
-		if (p_kw(p, "TABLE") || p_kw(p, "CURSOR"))
+		if (p_kw(p, "TABLE")) /* tablevar.c */
+			return (tablevar_declare(p, name));
+		if (p_kw(p, "CURSOR"))
 			return (p_syntax(p));
 		if (p_type(p, &t, tname, sizeof(tname)) == -1)
 			return (-1);
-		if ((idx = engine_declare_var(p->s, name, &t, p->err)) == -1)
+		if ((idx = engine_declare_var(p->s, name, &t, site, p->err)) ==
+		    -1)
 			return (-1);
 		if (p_accept_op(p, "=") && engine_assign(p, idx) == -1)
 			return (-1);
@@ -2253,11 +2280,13 @@ engine_tran_rollback_all(struct sim_session *s, int notify)
 	unsigned char d[8];
 	int i, had = s->trancount > 0;
 
+	tablevar_save(s); /* table variables outlive the rollback */
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	engine_changes_drop(s, 0);
 	s->txn = TXN_NONE;
 	s->trancount = 0;
+	tablevar_restore(s);
 	if (!had || !notify)
 		return (0);
 	for (i = 0; i < 8; i++)

@@ -156,6 +156,7 @@ struct sim_session {
 	int dry; /* compile pass: parse, never execute */
 	int dry_lax; /* compile pass after USE: binds in another db */
 	int *predecl; /* per variable: declared by the compile pass only */
+	int *declsite; /* per variable: token of its DECLARE, -1 none */
 	int64_t rowcount_limit; /* SET ROWCOUNT n (0 = none) */
 	uint64_t views_made; /* catalog views created on db (bits) */
 	struct rowchange *changes; /* this transaction's, for commit_hook */
@@ -174,6 +175,8 @@ struct sim_session {
 	struct sim_param *vars;
 	int nvars;
 	int varbase; /* first var of this scope */
+	struct tablevar *tablevars; /* tablevar.c: live table variables */
+	int ntablevars;
 
 	struct prepared *preps;
 	int npreps;
@@ -223,6 +226,8 @@ struct cquery {
 	int assign; /* SELECT @v = ...: var index+1 */
 	int *assignvars;
 	int into_start, into_end; /* SELECT ... INTO target tokens */
+	struct table *into; /* OUTPUT ... INTO target (tablevar.c) */
+	int *intomap; /* per target column: output column or -1 */
 };
 
 struct scope;
@@ -306,7 +311,7 @@ int engine_find_var(struct sim_session *, const char *);
 int engine_set_var(
     struct sim_session *, int, sqlite3_value *, struct sim_error *);
 int engine_declare_var(struct sim_session *, const char *,
-    const struct sim_type *, struct sim_error *);
+    const struct sim_type *, int, struct sim_error *);
 int engine_exec_tokens(struct sim_session *, struct lex *);
 void engine_sink_push(struct sim_session *, const struct sim_sink *);
 int engine_tran_begin(struct sim_session *, int);
@@ -371,6 +376,21 @@ void compile_typename(const struct sim_type *, char *, size_t);
 int compile_value(struct parser *, struct sbuf *, struct sim_type *);
 void cquery_free(struct cquery *);
 int compile_skip_expr(struct parser *);
+
+/* tablevar.c (table variables) */
+#define SIM_TYPE_TABLE (-1) /* sim_type.id of DECLARE @t TABLE */
+int tablevar_declare(struct parser *, const char *);
+int tablevar_resolve(struct parser *, struct table **);
+struct table *tablevar_table(struct parser *, const char *);
+int tablevar_dml_name(struct parser *, char[][129]);
+int tablevar_output_into(struct parser *, struct cquery *);
+void tablevar_skip_into(struct parser *);
+int tablevar_is(struct sim_session *, int);
+void tablevar_batch_end(struct sim_session *);
+void tablevar_save(struct sim_session *);
+void tablevar_restore(struct sim_session *);
+void tablevar_free_all(struct sim_session *);
+int ddl_create_tablevar(struct parser *, const char *); /* ddl.c */
 
 /* view.c */
 #define VIEW_CREATE 0

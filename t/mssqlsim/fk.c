@@ -1412,15 +1412,17 @@ fk_alter_check(struct parser *p, struct table *t, int with)
 		return (-1);
 	if (p_expect_kw(p, "CONSTRAINT") == -1)
 		return (-1);
-	if (p->s->dry)
-		return (engine_dry_stop(p->s, p->err));
-	if (engine_write_begin(p->s, p->err) == -1)
+	if (!p->s->dry && engine_write_begin(p->s, p->err) == -1)
 		return (-1);
 	do {
 		if (p_tok(p)->kind != LEX_IDENT &&
 		    p_tok(p)->kind != LEX_QIDENT) {
 			rc = p_syntax(p);
 			break;
+		}
+		if (p->s->dry) { /* the compile pass: names only */
+			p->pos++;
+			continue;
 		}
 		all = p_tok(p)->kind == LEX_IDENT && p_kw(p, "ALL");
 		kid = all ? 0
@@ -1450,5 +1452,7 @@ fk_alter_check(struct parser *p, struct table *t, int with)
 		p->pos++;
 		rc = fk_set_enabled(p, t, kid, enable, with);
 	} while (rc == 0 && p_accept_op(p, ","));
+	if (p->s->dry)
+		return (rc);
 	return (engine_write_end(p->s, rc == 0, p->err));
 }

@@ -117,7 +117,7 @@ rpc_declare(struct sim_session *s, const char *decl, int *out, int max,
 		idx = p.pos++;
 		p_accept_kw(&p, "AS");
 		if (p_type(&p, &t, tname, sizeof(tname)) == -1 ||
-		    engine_declare_var(s, lx.t[idx].text, &t, err) == -1) {
+		    engine_declare_var(s, lx.t[idx].text, &t, -1, err) == -1) {
 			rc = -1;
 			break;
 		}
