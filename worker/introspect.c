@@ -66,6 +66,9 @@ static int introspect_mode(struct worker *, struct table *);
 static int introspect_select(
     struct worker *, struct table *, struct introspect_col *, size_t);
 static int introspect_listed(char **, const char *);
+static int introspect_query(
+    struct worker *, const char *, const struct db_param *, const char *);
+static int introspect_done(struct worker *, int, const char *);
 static int introspect_row(struct worker *, const char *, struct frame_value *,
     char (*)[DBVALUE_TEXT_MAX], int, int *);
 static void introspect_cols_free(struct introspect_col *, size_t);
@@ -129,6 +132,33 @@ introspect_column_read(const struct frame_value *v, struct frame_column *col)
 }
 
 /*
+ * Run sql, with @p1 = *p unless p is NULL, and open its first result;
+ * -1 recorded with what.
+ */
+static int
+introspect_query(struct worker *w, const char *sql, const struct db_param *p,
+    const char *what)
+{
+	int rc;
+
+	rc = p != NULL ? db_exec_params(w->db, sql, p, 1) : db_exec(w->db, sql);
+	if (rc == -1 || db_next_result(w->db) == -1)
+		return (worker_db_fail(w, what));
+	return (0);
+}
+
+/* After the rows (rc of the last introspect_row()): drain the rest. */
+static int
+introspect_done(struct worker *w, int rc, const char *what)
+{
+	if (rc == -1)
+		return (-1);
+	if (db_drain(w->db) == -1)
+		return (worker_db_fail(w, what));
+	return (0);
+}
+
+/*
  * Fetch the next row of the current result into vals (n columns):
  * 1 a row, 0 none left, -1 failed (recorded with what).
  */
@@ -179,9 +209,8 @@ introspect_names(struct worker *w, struct table *t)
 	int rc;
 
 	db_param_nvarchar(&p, t->qname, strlen(t->qname));
-	if (db_exec_params(w->db, sql, &p, 1) == -1 ||
-	    db_next_result(w->db) == -1)
-		return (worker_db_fail(w, "sys.objects"));
+	if (introspect_query(w, sql, &p, "sys.objects") == -1)
+		return (-1);
 	if (introspect_row(w, "sys.objects", v, text, 3, &rc) == 1) {
 		free(t->schema);
 		free(t->name);
@@ -189,8 +218,8 @@ introspect_names(struct worker *w, struct table *t)
 		t->name = introspect_text(&v[1]);
 		t->dbname = introspect_text(&v[2]);
 	}
-	if (rc == -1 || db_drain(w->db) == -1)
-		return (rc == -1 ? -1 : worker_db_fail(w, "sys.objects"));
+	if (introspect_done(w, rc, "sys.objects") == -1)
+		return (-1);
 	if (t->dbname == NULL)
 		return (worker_fail(
 		    w, DB_CLASS_PERMANENT, "table not found (208)"));
@@ -214,9 +243,8 @@ introspect_columns(struct worker *w, struct table *t,
 	int rc;
 
 	db_param_nvarchar(&p, t->qname, strlen(t->qname));
-	if (db_exec_params(w->db, sql, &p, 1) == -1 ||
-	    db_next_result(w->db) == -1)
-		return (worker_db_fail(w, "sys.columns"));
+	if (introspect_query(w, sql, &p, "sys.columns") == -1)
+		return (-1);
 	while (introspect_row(w, "sys.columns", v, text,
 		   INTROSPECT_COLUMNS_NVALUES, &rc) == 1) {
 		cols = xreallocarray(cols, n + 1, sizeof(*cols));
@@ -225,11 +253,7 @@ introspect_columns(struct worker *w, struct table *t,
 	}
 	*colsp = cols;
 	*np = n;
-	if (rc == -1)
-		return (-1);
-	if (db_drain(w->db) == -1)
-		return (worker_db_fail(w, "sys.columns"));
-	return (0);
+	return (introspect_done(w, rc, "sys.columns"));
 }
 
 /* The primary key: key_ordinal of each column. */
@@ -248,19 +272,16 @@ introspect_key(
 	int rc;
 
 	db_param_nvarchar(&p, t->qname, strlen(t->qname));
-	if (db_exec_params(w->db, sql, &p, 1) == -1 ||
-	    db_next_result(w->db) == -1)
-		return (worker_db_fail(w, "sys.index_columns"));
+	if (introspect_query(w, sql, &p, "sys.index_columns") == -1)
+		return (-1);
 	while (introspect_row(w, "sys.index_columns", v, text, 2, &rc) == 1) {
 		for (i = 0; i < n; i++) {
 			if (cols[i].column_id == introspect_int(&v[1]))
 				cols[i].col.key_ordinal = ++nkeys;
 		}
 	}
-	if (rc == -1)
+	if (introspect_done(w, rc, "sys.index_columns") == -1)
 		return (-1);
-	if (db_drain(w->db) == -1)
-		return (worker_db_fail(w, "sys.index_columns"));
 	if (nkeys == 0) {
 		worker_fail(w, DB_CLASS_PERMANENT, "no primary key");
 		/* The message reads better without the usual prefix. */
@@ -285,17 +306,13 @@ introspect_database(struct worker *w, struct table *t)
 	char text[2][DBVALUE_TEXT_MAX];
 	int rc;
 
-	if (db_exec(w->db, sql) == -1 || db_next_result(w->db) == -1)
-		return (worker_db_fail(w, "sys.databases"));
+	if (introspect_query(w, sql, NULL, "sys.databases") == -1)
+		return (-1);
 	if (introspect_row(w, "sys.databases", v, text, 2, &rc) == 1) {
 		t->snapshot_allowed = introspect_int(&v[0]) == 1;
 		t->cdc_db = introspect_int(&v[1]) != 0;
 	}
-	if (rc == -1)
-		return (-1);
-	if (db_drain(w->db) == -1)
-		return (worker_db_fail(w, "sys.databases"));
-	return (0);
+	return (introspect_done(w, rc, "sys.databases"));
 }
 
 /* Change Tracking on the database and on the table. */
@@ -326,11 +343,7 @@ introspect_ct(struct worker *w, struct table *t)
 		t->ct_db = introspect_int(&v[0]) > 0;
 		t->ct_table = introspect_int(&v[1]) > 0;
 	}
-	if (rc == -1)
-		return (-1);
-	if (db_drain(w->db) == -1)
-		return (worker_db_fail(w, "change tracking catalog"));
-	return (0);
+	return (introspect_done(w, rc, "change tracking catalog"));
 }
 
 /*
@@ -352,9 +365,8 @@ introspect_cdc(struct worker *w, struct table *t)
 		return (0);
 	t->cdc = xcalloc(INTROSPECT_INSTANCES_MAX, sizeof(*t->cdc));
 	db_param_nvarchar(&p, t->qname, strlen(t->qname));
-	if (db_exec_params(w->db, sql, &p, 1) == -1 ||
-	    db_next_result(w->db) == -1)
-		return (worker_db_fail(w, "cdc.change_tables"));
+	if (introspect_query(w, sql, &p, "cdc.change_tables") == -1)
+		return (-1);
 	while (introspect_row(w, "cdc.change_tables", v, text, 2, &rc) == 1) {
 		if (t->ncdc == INTROSPECT_INSTANCES_MAX)
 			continue;
@@ -362,11 +374,7 @@ introspect_cdc(struct worker *w, struct table *t)
 		in->name = introspect_text(&v[0]);
 		in->ctid = introspect_int(&v[1]);
 	}
-	if (rc == -1)
-		return (-1);
-	if (db_drain(w->db) == -1)
-		return (worker_db_fail(w, "cdc.change_tables"));
-	return (0);
+	return (introspect_done(w, rc, "cdc.change_tables"));
 }
 
 /* Which of the table's columns a capture instance holds. */
@@ -385,9 +393,8 @@ introspect_cdc_columns(struct worker *w, struct table *t,
 
 	in->captured = xcalloc(t->fs.ncolumns + 1, sizeof(int));
 	db_param_bigint(&p, in->ctid);
-	if (db_exec_params(w->db, sql, &p, 1) == -1 ||
-	    db_next_result(w->db) == -1)
-		return (worker_db_fail(w, "cdc.captured_columns"));
+	if (introspect_query(w, sql, &p, "cdc.captured_columns") == -1)
+		return (-1);
 	while (
 	    introspect_row(w, "cdc.captured_columns", v, text, 2, &rc) == 1) {
 		in->columns = xreallocarray(
@@ -403,11 +410,7 @@ introspect_cdc_columns(struct worker *w, struct table *t,
 					in->captured[j] = 1;
 		}
 	}
-	if (rc == -1)
-		return (-1);
-	if (db_drain(w->db) == -1)
-		return (worker_db_fail(w, "cdc.captured_columns"));
-	return (0);
+	return (introspect_done(w, rc, "cdc.captured_columns"));
 }
 
 /* The captured columns of every instance; the newest is read first. */
