@@ -38,6 +38,11 @@ void log_debug(const char *, ...) printflike(1, 2);
 __dead void fatal(const char *, ...) printflike(1, 2);
 __dead void fatalx(const char *, ...) printflike(1, 2);
 
+/* clock.c */
+#define CLOCK_RFC3339_MAX 32 /* "2026-11-21T20:45:00.123Z" and NUL */
+int64_t clock_now_ms(void);
+void clock_rfc3339(char *, size_t);
+
 /* xmalloc.c */
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);

@@ -312,7 +312,6 @@ static void replica_json_row(const struct replica_table *, struct json_buf *,
     const struct frame_value *);
 static int replica_write_journal(
     struct replica_table *, const struct frame_event *, const char *, char **);
-static void replica_now(char *, size_t);
 static int replica_save_positions(struct replica *, char **);
 static void replica_add(struct json_buf *, const char *);
 static int replica_journal_max(struct replica_table *, int64_t *, char **);
@@ -1727,20 +1726,6 @@ replica_write_journal(struct replica_table *rt, const struct frame_event *ev,
 	return (0);
 }
 
-/* The current UTC time, RFC 3339 with milliseconds. */
-static void
-replica_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%.20s.%03dZ", base, (int)(ts.tv_nsec / 1000000));
-}
-
 /*
  * Apply one event inside the open transaction: 0 applied, 1 skipped
  * (at or below the table's applied position), -1 on error (roll back).
@@ -1769,7 +1754,7 @@ replica_apply_event(struct replica_table *rt, const struct frame_schema *s,
 	    replica_backfill_begin(rt, 0, cause) != 0)
 		return (-1);
 	if (ts == NULL) {
-		replica_now(now, sizeof(now));
+		clock_rfc3339(now, sizeof(now));
 		ts = now;
 	}
 	if (replica_write_row(rt, ev, ts, cause) != 0 ||
@@ -2184,7 +2169,7 @@ replica_backfill_end(
 	if (rt->mark == 0) /* every row came with a journal entry */
 		return (replica_mark_store(rt, 0, 0, cause));
 	if (ts == NULL) {
-		replica_now(now, sizeof(now));
+		clock_rfc3339(now, sizeof(now));
 		ts = now;
 	}
 	if (replica_reconcile_seen(rt, cause) != 0 ||

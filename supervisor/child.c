@@ -124,7 +124,6 @@ static const struct {
 	{ SIGTERM, "SIGTERM" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
 	{ SIGSYS, "SIGSYS" } };
 
-static int64_t child_now_ms(void);
 static void child_sigchld_cb(int, short, void *);
 static void child_restart_cb(int, short, void *);
 static void child_kill_cb(int, short, void *);
@@ -142,16 +141,6 @@ static void child_backoff(struct child *);
 static void child_fail(struct child *, const char *);
 static struct child *child_next_waiting(const struct child_table *);
 static size_t child_slots_used(const struct child_table *);
-
-/* Milliseconds on the monotonic clock. */
-static int64_t
-child_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* Create an empty table; SIGCHLD is handled from now on. */
 struct child_table *
@@ -436,7 +425,7 @@ child_start(struct child *c)
 	c->state = CHILD_RUNNING;
 	c->hello = 0;
 	c->error_code = 0;
-	c->started_ms = child_now_ms();
+	c->started_ms = clock_now_ms();
 	c->peer = proc_add_peer(c->tbl->base, sv[0], child_dispatch, c);
 	snprintf(name, sizeof(name), "worker %s (pid %ld)", c->name, (long)pid);
 	proc_set_name(c->peer, name);
@@ -599,7 +588,7 @@ child_exited(struct child *c, int status)
 	if (c->peer != NULL && proc_drain(c->peer) == 0)
 		child_close_peer(c);
 	what = child_exit_describe(status);
-	up = child_now_ms() - c->started_ms;
+	up = clock_now_ms() - c->started_ms;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		log_info("worker %s (pid %ld) %s", c->name, (long)c->pid, what);
 	else

@@ -295,11 +295,11 @@ metrics_set_progress(
 	t = &m->tables[id];
 	t->rows_done = p->rows_done;
 	t->rows_estimate = p->rows_estimate;
-	t->progress_at_ms = metrics_now_ms();
+	t->progress_at_ms = clock_now_ms();
 	if (t->phase == FRAME_PHASE_STREAMING) {
 		t->has_lag = 1;
 		t->lag_ms = p->lag_ms;
-		t->lag_at_ms = metrics_now_ms();
+		t->lag_at_ms = clock_now_ms();
 	}
 }
 
@@ -339,29 +339,30 @@ metrics_clear_failed(struct metrics *m, uint32_t id, enum frame_phase phase)
 	t->failed_reason = NULL;
 }
 
-/* CLOCK_MONOTONIC in milliseconds. */
+/*
+ * The lag at now_ms of a report of lag_ms made at at_ms (same clock):
+ * the report, plus its age once it is older than METRICS_LAG_STALE_MS,
+ * so that a hung worker or a stopped daemon shows a growing lag.
+ * status.c uses the same rule.
+ */
 int64_t
-metrics_now_ms(void)
+metrics_lag_aged(uint64_t lag_ms, int64_t at_ms, int64_t now_ms)
 {
-	struct timespec ts;
+	int64_t age = now_ms - at_ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (age > METRICS_LAG_STALE_MS)
+		return ((int64_t)lag_ms + age);
+	return ((int64_t)lag_ms);
 }
 
-/* A table's lag at now_ms (metrics_now_ms()); -1 if it has none. */
+/* A table's lag at now_ms (clock_now_ms()); -1 if it has none. */
 int64_t
 metrics_lag_ms(const struct metrics_table *t, int64_t now_ms)
 {
-	int64_t age;
-
 	if (!t->has_lag || t->phase == FRAME_PHASE_BACKFILL ||
 	    t->phase == FRAME_PHASE_DONE)
 		return (-1);
-	age = now_ms - t->lag_at_ms;
-	if (age > METRICS_LAG_STALE_MS)
-		return ((int64_t)t->lag_ms + age);
-	return ((int64_t)t->lag_ms);
+	return (metrics_lag_aged(t->lag_ms, t->lag_at_ms, now_ms));
 }
 
 /* How many active tables are failed. */
@@ -425,7 +426,7 @@ metrics_sample(struct evbuffer *b, const char *name,
 	evbuffer_add_printf(b, "} %s\n", value);
 }
 
-/* Render every metric family into b; now_ms is metrics_now_ms(). */
+/* Render every metric family into b; now_ms is clock_now_ms(). */
 void
 metrics_render(const struct metrics *m, int64_t now_ms, struct evbuffer *b)
 {
@@ -640,7 +641,7 @@ metrics_http_metrics(struct evhttp_request *req, void *arg)
 		return;
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("%s: evbuffer_new failed", __func__);
-	metrics_render(m, metrics_now_ms(), b);
+	metrics_render(m, clock_now_ms(), b);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", METRICS_CONTENT_TYPE);
 	metrics_http_reply(req, 200, "OK", b);

@@ -114,7 +114,7 @@ progress_tick_cb(int fd, short events, void *arg)
 {
 	struct progress *p = arg;
 	char line[PROGRESS_LINE_MAX];
-	int64_t now = metrics_now_ms();
+	int64_t now = clock_now_ms();
 	ssize_t n;
 	size_t len;
 

@@ -261,14 +261,9 @@ status_cursor(const struct state_table *t, char *buf, size_t len, int json)
 static int64_t
 status_lag_ms(const struct state_table *t, int64_t now_ms)
 {
-	int64_t age;
-
 	if (t == NULL || !t->has_lag || t->phase != FRAME_PHASE_STREAMING)
 		return (-1);
-	age = now_ms - t->lag_at_ms;
-	if (age > METRICS_LAG_STALE_MS)
-		return ((int64_t)t->lag_ms + age);
-	return ((int64_t)t->lag_ms);
+	return (metrics_lag_aged(t->lag_ms, t->lag_at_ms, now_ms));
 }
 
 /* "1200/5000 24%", "1200/?" or "-". */

@@ -208,7 +208,7 @@ struct metrics_table {
 	uint64_t rows_estimate; /* 0: unknown */
 	int has_lag;
 	uint64_t lag_ms; /* last PROGRESS while streaming */
-	int64_t lag_at_ms; /* metrics_now_ms() when it came */
+	int64_t lag_at_ms; /* clock_now_ms() when it came */
 	int64_t progress_at_ms; /* the last PROGRESS, 0: none yet */
 	uint32_t restarts;
 	char *failed_reason;
@@ -240,7 +240,7 @@ void metrics_set_progress(
 void metrics_set_restarts(struct metrics *, uint32_t, uint32_t);
 void metrics_set_failed(struct metrics *, uint32_t, const char *);
 void metrics_clear_failed(struct metrics *, uint32_t, enum frame_phase);
-int64_t metrics_now_ms(void);
+int64_t metrics_lag_aged(uint64_t, int64_t, int64_t);
 int64_t metrics_lag_ms(const struct metrics_table *, int64_t);
 size_t metrics_failed(const struct metrics *);
 void metrics_escape_label(struct evbuffer *, const char *);

@@ -251,7 +251,7 @@ END_TEST
 START_TEST(test_lag)
 {
 	struct frame_progress p = { 0, 0, 250 };
-	int64_t now = metrics_now_ms();
+	int64_t now = clock_now_ms();
 	char *text;
 
 	metrics_set_progress(m, 0, &p); /* backfilling: no lag */
@@ -321,7 +321,7 @@ START_TEST(test_progress_line)
 {
 	struct frame_progress p = { 1000, 5000, 0 }, s = { 0, 0, 300 };
 	struct progress *pr = progress_create(NULL, m);
-	int64_t now = metrics_now_ms(), t0;
+	int64_t now = clock_now_ms(), t0;
 	char line[512];
 
 	metrics_set_progress(m, 0, &p);
@@ -364,7 +364,7 @@ START_TEST(test_progress_many_streaming)
 		metrics_set_progress(m, i, &s);
 	}
 	pr = progress_create(NULL, m);
-	progress_format(pr, metrics_now_ms(), line, sizeof(line));
+	progress_format(pr, clock_now_ms(), line, sizeof(line));
 	ck_assert_str_eq(
 	    line, "progress: 6 tables streaming, max lag 0.6s (dbo.t5)");
 	progress_free(pr);

@@ -205,7 +205,7 @@ backfill_chunk(struct worker *w, const uint8_t *fence, size_t *rows)
 	if (rc == -1 || db_next_result(w->db) == -1)
 		return (worker_db_fail(w, "backfill"));
 	text = xcalloc(t->fs.ncolumns, sizeof(*text));
-	worker_ts(ts, sizeof(ts));
+	clock_rfc3339(ts, sizeof(ts));
 	while ((rc = db_next_row(w->db)) == 1) {
 		if (backfill_row(w, fence, ts, text) == -1) {
 			free(text);

@@ -236,7 +236,7 @@ cdc_commit_ts(struct worker *w, struct cdc_poll *q, const uint8_t *pos)
 		q->ts[v.v.s.len] = '\0';
 	} else {
 		log_debug("no commit time for an LSN: using the read time");
-		worker_ts(q->ts, sizeof(q->ts));
+		clock_rfc3339(q->ts, sizeof(q->ts));
 	}
 	memcpy(q->ts_lsn, pos, CDC_LSN);
 	q->ts_set = 1;

@@ -244,7 +244,7 @@ ct_changes(struct worker *w, const uint8_t *fence, int keyed)
 	if (rc == -1 || db_next_result(w->db) == -1)
 		return (worker_db_fail(w, "CHANGETABLE"));
 	text = xcalloc(2 + t->nkeys + t->fs.ncolumns, sizeof(*text));
-	worker_ts(ts, sizeof(ts));
+	clock_rfc3339(ts, sizeof(ts));
 	while ((rc = db_next_row(w->db)) == 1) {
 		if (db_value(w->db, 0, &v, text[0]) == -1 ||
 		    v.type != FRAME_VALUE_INT) {

@@ -126,30 +126,6 @@ static void worker_loop(struct worker *);
 static int worker_oversized(
     struct worker *, size_t, struct frame_value *, const struct frame_value *);
 
-/* Milliseconds of a monotonic clock. */
-int64_t
-worker_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* The capture time of an event, RFC 3339 UTC with milliseconds. */
-void
-worker_ts(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	char date[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%03ldZ", date, ts.tv_nsec / 1000000);
-}
-
 /* Set a worker up; nothing is sent yet. */
 static void
 worker_init(struct worker *w, const struct config *cfg, size_t index,
@@ -381,9 +357,9 @@ worker_wait_credit(struct worker *w)
 static int
 worker_sleep(struct worker *w, int64_t ms)
 {
-	int64_t end = worker_now_ms() + ms, left;
+	int64_t end = clock_now_ms() + ms, left;
 
-	while (!w->stop && (left = end - worker_now_ms()) > 0)
+	while (!w->stop && (left = end - clock_now_ms()) > 0)
 		worker_control(w, (int)left);
 	return (w->stop ? -1 : 0);
 }
@@ -794,7 +770,7 @@ int
 worker_progress(struct worker *w, int force)
 {
 	struct frame_progress m;
-	int64_t now = worker_now_ms();
+	int64_t now = clock_now_ms();
 	uint8_t *buf;
 	size_t len;
 
@@ -880,7 +856,7 @@ static int
 worker_poll(struct worker *w, const uint8_t *cap)
 {
 	uint8_t fence[WORKER_FENCE_MAX], pos[FRAME_MAX_POS];
-	int64_t started = worker_now_ms();
+	int64_t started = clock_now_ms();
 	int lost = 0, rc = 0;
 
 	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)

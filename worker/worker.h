@@ -245,7 +245,6 @@ struct worker {
 int worker_main(struct cmd_opts *);
 int worker_run(
     const struct config *, size_t, uint32_t, int, const struct worker_ops *);
-int64_t worker_now_ms(void);
 void worker_send(struct worker *, uint8_t *, size_t);
 int worker_control(struct worker *, int);
 int worker_fail(struct worker *, enum db_class, const char *, ...)
@@ -264,7 +263,6 @@ int worker_checkpoint_due(const struct worker *);
 void worker_set_key(struct worker *, const struct frame_value *, size_t);
 void worker_pos(const struct worker *, const uint8_t *, int, uint8_t *);
 void worker_set_done(struct worker *, const uint8_t *, int);
-void worker_ts(char *, size_t);
 void worker_cursor_fresh(struct worker *);
 int worker_progress(struct worker *, int);
 
