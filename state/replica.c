@@ -302,6 +302,7 @@ static int replica_add_column(
     struct replica_table *, const struct frame_column *, size_t, char **);
 static int replica_schema_in_txn(struct replica *, const struct frame_schema *,
     struct replica_table **, char **);
+static void replica_add_keys(const struct replica_table *, struct json_buf *);
 static int replica_poscmp(const uint8_t *, size_t, const uint8_t *, size_t);
 static sqlite3_stmt *replica_upsert_stmt(struct replica_table *, char **);
 static char *replica_upsert_sql(const struct replica_table *);
@@ -1460,7 +1461,7 @@ replica_upsert_sql(const struct replica_table *rt)
 {
 	struct json_buf b;
 	char *q, n[64];
-	size_t i, np = 0, nk = 0;
+	size_t i, np = 0;
 
 	json_buf_init(&b);
 	json_add(&b, "INSERT INTO ", 12);
@@ -1485,14 +1486,7 @@ replica_upsert_sql(const struct replica_table *rt)
 	}
 	snprintf(n, sizeof(n), "?%zu) ON CONFLICT (", np + 3);
 	json_add(&b, n, strlen(n));
-	for (i = 0; i < rt->ncols; i++) {
-		if (rt->cols[i].key_ordinal == 0)
-			continue;
-		q = replica_quote(rt->cols[i].rname);
-		json_add(&b, ", ", nk++ > 0 ? 2 : 0);
-		json_add(&b, q, strlen(q));
-		free(q);
-	}
+	replica_add_keys(rt, &b);
 	json_add(&b, ") DO UPDATE SET ", 16);
 	for (i = 0; i < rt->ncols; i++) {
 		if (!rt->mask[i] || rt->cols[i].key_ordinal != 0)
@@ -2004,6 +1998,24 @@ replica_backfill_begin(struct replica_table *rt, int clear_pos, char **cause)
 	return (0);
 }
 
+/* "k1, k2, ...": the quoted key columns, in column order. */
+static void
+replica_add_keys(const struct replica_table *rt, struct json_buf *b)
+{
+	char *q;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < rt->ncols; i++) {
+		if (rt->cols[i].key_ordinal == 0)
+			continue;
+		q = replica_quote(rt->cols[i].rname);
+		json_add(b, ", ", n++ > 0 ? 2 : 0);
+		json_add(b, q, strlen(q));
+		free(q);
+	}
+}
+
 /* "s.k1 = <table>.k1 AND ..." over the key columns. */
 static void
 replica_key_match(
@@ -2082,22 +2094,14 @@ static int
 replica_reconcile_seen(struct replica_table *rt, char **cause)
 {
 	struct json_buf b;
-	char *q, *sql, n[32];
-	size_t i;
-	int k = 0, rc;
+	char *sql, n[32];
+	int rc;
 
 	json_buf_init(&b);
 	replica_add(&b,
 	    "DROP TABLE IF EXISTS temp.\"_replica_seen\"; "
 	    "CREATE TEMP TABLE \"_replica_seen\" AS SELECT DISTINCT ");
-	for (i = 0; i < rt->ncols; i++) {
-		if (rt->cols[i].key_ordinal == 0)
-			continue;
-		q = replica_quote(rt->cols[i].rname);
-		json_add(&b, ", ", k++ > 0 ? 2 : 0);
-		json_add(&b, q, strlen(q));
-		free(q);
-	}
+	replica_add_keys(rt, &b);
 	json_add(&b, " FROM ", 6);
 	json_add(&b, rt->qjournal, strlen(rt->qjournal));
 	snprintf(n, sizeof(n), " WHERE \"_seq\" > %lld; ", (long long)rt->mark);
@@ -2105,14 +2109,7 @@ replica_reconcile_seen(struct replica_table *rt, char **cause)
 	replica_add(&b,
 	    "CREATE INDEX temp.\"_replica_seen_key\" ON "
 	    "\"_replica_seen\" (");
-	for (i = 0, k = 0; i < rt->ncols; i++) {
-		if (rt->cols[i].key_ordinal == 0)
-			continue;
-		q = replica_quote(rt->cols[i].rname);
-		json_add(&b, ", ", k++ > 0 ? 2 : 0);
-		json_add(&b, q, strlen(q));
-		free(q);
-	}
+	replica_add_keys(rt, &b);
 	json_add(&b, ")", 1);
 	sql = replica_buf_str(&b);
 	rc = replica_exec(rt->r, sql, cause);
