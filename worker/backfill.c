@@ -116,16 +116,10 @@ static int
 backfill_skip(struct worker *w)
 {
 	uint8_t fence[WORKER_FENCE_MAX], pos[FRAME_MAX_POS];
-	int lost = 0;
+	int rc;
 
-	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
-		return (-1);
-	if (w->reload) {
-		worker_rollback(w);
-		return (0);
-	}
-	if (worker_commit(w) == -1)
-		return (-1);
+	if ((rc = worker_read_fence(w, fence)) != 0)
+		return (rc == 1 ? 0 : -1);
 	log_info("in advanced.skip_backfills: not backfilled, streaming from "
 		 "now on");
 	worker_set_done(w, fence, 1);

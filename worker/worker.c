@@ -903,23 +903,36 @@ worker_stream(struct worker *w)
 	return (0);
 }
 
+/*
+ * Read the source position (the fence) alone, in its own transaction:
+ * 0, 1 when the table must be introspected again first (w->reload),
+ * -1 on error.
+ */
+int
+worker_read_fence(struct worker *w, uint8_t *fence)
+{
+	int lost = 0;
+
+	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
+		return (-1);
+	if (w->reload) {
+		worker_rollback(w);
+		return (1);
+	}
+	return (worker_commit(w) == -1 ? -1 : 0);
+}
+
 /* run --once: read the stop position, once per process. */
 static int
 worker_once_read_stop(struct worker *w)
 {
 	uint8_t fence[WORKER_FENCE_MAX];
-	int lost = 0;
+	int rc;
 
 	if (w->has_stop_pos)
 		return (0);
-	if (worker_begin(w) == -1 || w->ops->fence(w, fence, &lost) == -1)
-		return (-1);
-	if (w->reload) {
-		worker_rollback(w);
-		return (0);
-	}
-	if (worker_commit(w) == -1)
-		return (-1);
+	if ((rc = worker_read_fence(w, fence)) != 0)
+		return (rc == 1 ? 0 : -1);
 	/* Past a CDC hand-over: where the fence was before it. */
 	worker_pos(w, w->again ? w->top : fence, 1, w->stop_pos);
 	w->has_stop_pos = 1;

@@ -252,6 +252,7 @@ int worker_fail(struct worker *, enum db_class, const char *, ...)
 int worker_db_fail(struct worker *, const char *);
 int worker_begin(struct worker *);
 int worker_commit(struct worker *);
+int worker_read_fence(struct worker *, uint8_t *);
 void worker_rollback(struct worker *);
 struct frame_event *worker_event(
     struct worker *, enum frame_op, int, const uint8_t *, const char *);
