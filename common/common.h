@@ -284,6 +284,7 @@ const char *frame_type_name(uint32_t);
 int frame_type_valid(uint32_t);
 const char *frame_phase_name(enum frame_phase);
 const char *frame_mode_name(enum frame_mode);
+int frame_pos_cmp(const uint8_t *, size_t, const uint8_t *, size_t);
 void frame_header_write(uint8_t *, const struct frame_header *);
 void frame_header_read(const uint8_t *, struct frame_header *);
 int frame_parse(const uint8_t *, size_t, struct frame *, char **);

@@ -209,6 +209,18 @@ frame_phase_name(enum frame_phase phase)
 	return ("unknown");
 }
 
+/* Commit order of two positions (proto.h): memcmp, a prefix first. */
+int
+frame_pos_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int cmp;
+
+	cmp = memcmp(a, b, alen < blen ? alen : blen);
+	if (cmp != 0)
+		return (cmp);
+	return (alen < blen ? -1 : alen > blen);
+}
+
 /* Name of a mode, as in the configuration. */
 const char *
 frame_mode_name(enum frame_mode mode)

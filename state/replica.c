@@ -303,7 +303,6 @@ static int replica_add_column(
 static int replica_schema_in_txn(struct replica *, const struct frame_schema *,
     struct replica_table **, char **);
 static void replica_add_keys(const struct replica_table *, struct json_buf *);
-static int replica_poscmp(const uint8_t *, size_t, const uint8_t *, size_t);
 static sqlite3_stmt *replica_upsert_stmt(struct replica_table *, char **);
 static char *replica_upsert_sql(const struct replica_table *);
 static void replica_bind_value(sqlite3_stmt *, int, const struct frame_value *);
@@ -1443,18 +1442,6 @@ replica_apply_schema(
 	return (rt);
 }
 
-/* memcmp order of positions; a prefix sorts first. */
-static int
-replica_poscmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	int c;
-
-	c = memcmp(a, b, alen < blen ? alen : blen);
-	if (c != 0)
-		return (c);
-	return (alen < blen ? -1 : alen > blen);
-}
-
 /* INSERT .. ON CONFLICT DO UPDATE for the columns in rt->mask. */
 static char *
 replica_upsert_sql(const struct replica_table *rt)
@@ -1742,7 +1729,7 @@ replica_apply_event(struct replica_table *rt, const struct frame_schema *s,
 		return (-1);
 	}
 	if (rt->poslen > 0 &&
-	    replica_poscmp(ev->pos, ev->poslen, rt->pos, rt->poslen) <= 0)
+	    frame_pos_cmp(ev->pos, ev->poslen, rt->pos, rt->poslen) <= 0)
 		return (1);
 	if (ev->snapshot && !rt->has_mark &&
 	    replica_backfill_begin(rt, 0, cause) != 0)

@@ -184,7 +184,6 @@ struct merge {
 	struct merge_bound bounds[FRAME_MODE_MAX + 1];
 };
 
-static int merge_pos_cmp(const uint8_t *, size_t, const uint8_t *, size_t);
 static struct merge_table *merge_find(const struct merge *, uint32_t);
 static void merge_schema_unref(struct merge_schema *);
 static void merge_cursor_clear(struct merge_cursor *);
@@ -202,18 +201,6 @@ static int merge_ct_ceiling(const uint8_t *, size_t);
 static int merge_before(const struct merge_table *, const struct merge_table *);
 static struct merge_table *merge_pick(const struct merge *);
 static void merge_emit(struct merge_table *, merge_emit_cb, void *);
-
-/* Compare positions: memcmp() order, a prefix first. */
-static int
-merge_pos_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	int cmp;
-
-	cmp = memcmp(a, b, alen < blen ? alen : blen);
-	if (cmp != 0)
-		return (cmp);
-	return (alen < blen ? -1 : alen > blen);
-}
 
 /* Create a merger; limits of 0 take the defaults. */
 struct merge *
@@ -448,10 +435,10 @@ static int
 merge_seen(const struct merge_table *t, const struct frame_event *ev)
 {
 	if (t->lastlen != 0 &&
-	    merge_pos_cmp(ev->pos, ev->poslen, t->last, t->lastlen) <= 0)
+	    frame_pos_cmp(ev->pos, ev->poslen, t->last, t->lastlen) <= 0)
 		return (1);
 	return (t->floorlen != 0 &&
-	    merge_pos_cmp(ev->pos, ev->poslen, t->floor, t->floorlen) <= 0);
+	    frame_pos_cmp(ev->pos, ev->poslen, t->floor, t->floorlen) <= 0);
 }
 
 /*
@@ -511,7 +498,7 @@ merge_advance_cover(struct merge_table *t)
 
 	while ((b = t->cov_batch) != NULL && t->wmlen != 0) {
 		ev = &b->ev.events[t->cov_index];
-		if (merge_pos_cmp(ev->pos, ev->poslen, t->wm, t->wmlen) > 0)
+		if (frame_pos_cmp(ev->pos, ev->poslen, t->wm, t->wmlen) > 0)
 			break;
 		t->ncovered++;
 		if (++t->cov_index == b->end) {
@@ -539,7 +526,7 @@ merge_push_watermark(
 	    (t->mode == FRAME_MODE_CDC && w->poslen != FRAME_POS_CDC_SIZE))
 		return (-1);
 	if (t->wmlen != 0 &&
-	    merge_pos_cmp(w->pos, w->poslen, t->wm, t->wmlen) < 0) {
+	    frame_pos_cmp(w->pos, w->poslen, t->wm, t->wmlen) < 0) {
 		/*
 		 * A restarted worker resumes from the last fully released
 		 * cursor, below the watermark its predecessor reached: what
@@ -552,14 +539,14 @@ merge_push_watermark(
 	memcpy(t->wm, w->pos, w->poslen);
 	t->wmlen = w->poslen;
 	if (t->lastlen == 0 ||
-	    merge_pos_cmp(t->wm, t->wmlen, t->last, t->lastlen) > 0) {
+	    frame_pos_cmp(t->wm, t->wmlen, t->last, t->lastlen) > 0) {
 		memcpy(t->last, t->wm, t->wmlen);
 		t->lastlen = t->wmlen;
 	}
 	merge_advance_cover(t);
 	mk = TAILQ_LAST(&t->marks, merge_marks);
 	if (mk != NULL &&
-	    merge_pos_cmp(mk->c.pos, mk->c.poslen, w->pos, w->poslen) == 0) {
+	    frame_pos_cmp(mk->c.pos, mk->c.poslen, w->pos, w->poslen) == 0) {
 		/* An idle heartbeat: the newer cursor replaces it. */
 		TAILQ_REMOVE(&t->marks, mk, entry);
 		merge_cursor_clear(&mk->c);
@@ -617,7 +604,7 @@ merge_complete(struct merge_table *t)
 	while ((mk = TAILQ_FIRST(&t->marks)) != NULL) {
 		head = merge_head(t);
 		if (head != NULL &&
-		    merge_pos_cmp(
+		    frame_pos_cmp(
 			head->pos, head->poslen, mk->c.pos, mk->c.poslen) <= 0)
 			break;
 		TAILQ_REMOVE(&t->marks, mk, entry);
@@ -660,7 +647,7 @@ merge_compute_bounds(struct merge *m)
 		if (bd->kind == MERGE_BOUND_BLOCKED)
 			continue;
 		if (bd->kind == MERGE_BOUND_NONE ||
-		    merge_pos_cmp(t->wm, t->wmlen, bd->pos, bd->len) < 0) {
+		    frame_pos_cmp(t->wm, t->wmlen, bd->pos, bd->len) < 0) {
 			bd->kind = MERGE_BOUND_POS;
 			bd->pos = t->wm;
 			bd->len = t->wmlen;
@@ -683,7 +670,7 @@ merge_releasable(const struct merge *m, const struct merge_table *t)
 		return (0);
 	if (t->mode == FRAME_MODE_CT && !merge_ct_ceiling(bd->pos, bd->len))
 		return (memcmp(head->pos, bd->pos, MERGE_CT_VERSION) < 0);
-	return (merge_pos_cmp(head->pos, head->poslen, bd->pos, bd->len) <= 0);
+	return (frame_pos_cmp(head->pos, head->poslen, bd->pos, bd->len) <= 0);
 }
 
 /* Is a ct position the end of its version (ordinal all ff)? */
@@ -707,7 +694,7 @@ merge_before(const struct merge_table *a, const struct merge_table *b)
 	int cmp;
 
 	if (a->mode == b->mode && a->mode != FRAME_MODE_BATCH)
-		cmp = merge_pos_cmp(ea->pos, ea->poslen, eb->pos, eb->poslen);
+		cmp = frame_pos_cmp(ea->pos, ea->poslen, eb->pos, eb->poslen);
 	else if ((cmp = strcmp(ea->ts, eb->ts)) == 0)
 		cmp = (int)a->mode - (int)b->mode;
 	if (cmp == 0)
